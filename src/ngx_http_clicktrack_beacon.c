@@ -1,0 +1,1143 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <uuid/uuid.h>
+
+#include "ngx_http_clicktrack_module.h"
+#include "ngx_http_clicktrack_event.h"
+#include "ngx_http_clicktrack_beacon.h"
+#include "ngx_http_clicktrack_queue.h"
+
+
+/*
+ * The beacon: check the method, the origin and the filters, parse the
+ * events, choose the visitor, encode each event and hand it to this
+ * worker's queue, then answer.  Redis is never waited for: the queue sends
+ * after the answer, from a posted event or its flush timer.
+ */
+
+
+#define NGX_HTTP_CLICKTRACK_FORM   1
+#define NGX_HTTP_CLICKTRACK_JSON   2
+
+
+typedef struct {
+    ngx_str_t                        visitor;
+    ngx_str_t                        origin;      /* to echo; "*" for any */
+    char                            *dropped;     /* "bot", "dnt" */
+    unsigned                         set_cookie:1;
+    unsigned                         body:2;      /* FORM, JSON */
+} ngx_http_clicktrack_ctx_t;
+
+
+static void ngx_http_clicktrack_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clicktrack_collect_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_clicktrack_record(ngx_http_request_t *r,
+    ngx_http_clicktrack_event_t *events, ngx_uint_t n);
+static void ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_ctx_t *ctx,
+    ngx_http_clicktrack_event_t *events, ngx_uint_t n);
+static ngx_int_t ngx_http_clicktrack_new_id(u_char *id);
+static ngx_int_t ngx_http_clicktrack_common(ngx_http_request_t *r,
+    ngx_http_clicktrack_loc_conf_t *lcf,
+    ngx_http_clicktrack_common_t *common);
+static ngx_int_t ngx_http_clicktrack_ip(ngx_http_request_t *r,
+    ngx_uint_t mode, ngx_str_t *ip);
+static ngx_int_t ngx_http_clicktrack_check_origin(ngx_http_request_t *r,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_ctx_t *ctx);
+static ngx_uint_t ngx_http_clicktrack_is_bot(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_clicktrack_no_track(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clicktrack_content_type(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clicktrack_answer(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *text);
+static ngx_int_t ngx_http_clicktrack_error(ngx_http_request_t *r,
+    ngx_uint_t status, char *text);
+static ngx_int_t ngx_http_clicktrack_add_header(ngx_http_request_t *r,
+    char *key, ngx_str_t *value);
+
+
+/* a transparent 1x1 GIF89a */
+
+static u_char  ngx_http_clicktrack_gif[] = {
+    'G', 'I', 'F', '8', '9', 'a',       /* signature */
+    0x01, 0x00, 0x01, 0x00,             /* 1 x 1 */
+    0x80, 0x00, 0x00,                   /* a 2-colour table, no aspect */
+    0x00, 0x00, 0x00, 0xff, 0xff, 0xff, /* black, white */
+    0x21, 0xf9, 0x04,                   /* graphic control extension */
+    0x01, 0x00, 0x00, 0x00, 0x00,       /* colour 0 is transparent */
+    0x2c,                               /* image descriptor */
+    0x00, 0x00, 0x00, 0x00,             /* at 0, 0 */
+    0x01, 0x00, 0x01, 0x00, 0x00,       /* 1 x 1, no local table */
+    0x02, 0x02, 0x44, 0x01, 0x00,       /* LZW: clear, 0, end */
+    0x3b                                /* trailer */
+};
+
+
+/*
+ * Lower-case substrings of the User-Agent that mark a crawler, a headless
+ * browser or a link previewer (docs/protocol.md lists them).  Requests
+ * without a User-Agent are not bots: the tracker always sends one.
+ */
+
+static ngx_str_t  ngx_http_clicktrack_bots[] = {
+    ngx_string("bot"),
+    ngx_string("crawl"),
+    ngx_string("spider"),
+    ngx_string("slurp"),
+    ngx_string("headless"),
+    ngx_string("phantomjs"),
+    ngx_string("puppeteer"),
+    ngx_string("playwright"),
+    ngx_string("selenium"),
+    ngx_string("lighthouse"),
+    ngx_string("pagespeed"),
+    ngx_string("facebookexternalhit"),
+    ngx_string("facebookcatalog"),
+    ngx_string("embedly"),
+    ngx_string("quora link preview"),
+    ngx_string("outbrain"),
+    ngx_string("pinterest"),
+    ngx_string("vkshare"),
+    ngx_string("whatsapp"),
+    ngx_string("skypeuripreview"),
+    ngx_string("bingpreview"),
+    ngx_string("ia_archiver"),
+    ngx_string("mediapartners-google"),
+    ngx_string("feedfetcher"),
+    ngx_string("preview"),
+    ngx_null_string
+};
+
+
+ngx_int_t
+ngx_http_clicktrack_beacon_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_str_t                        err;
+    ngx_uint_t                       n;
+    ngx_http_clicktrack_ctx_t       *ctx;
+    ngx_http_clicktrack_event_t     *events;
+    ngx_http_clicktrack_loc_conf_t  *lcf;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_clicktrack_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_clicktrack_module);
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_clicktrack_module);
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST
+                       |NGX_HTTP_OPTIONS)))
+    {
+        return ngx_http_clicktrack_error(r, NGX_HTTP_NOT_ALLOWED,
+                                         "method not allowed");
+    }
+
+    if (ngx_http_clicktrack_check_origin(r, lcf, ctx) != NGX_OK) {
+        return ngx_http_clicktrack_error(r, NGX_HTTP_FORBIDDEN,
+                                         "origin not allowed");
+    }
+
+    if (r->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_clicktrack_answer(r, NGX_HTTP_NO_CONTENT, NULL);
+    }
+
+    if (lcf->ignore_bots && ngx_http_clicktrack_is_bot(r)) {
+        ctx->dropped = "bot";
+
+    } else if (lcf->dnt && ngx_http_clicktrack_no_track(r)) {
+        ctx->dropped = "dnt";
+    }
+
+    if (r->method == NGX_HTTP_POST) {
+
+        if (ctx->dropped == NULL) {
+            rc = ngx_http_clicktrack_content_type(r);
+
+            if (rc == NGX_DECLINED) {
+                return ngx_http_clicktrack_error(r,
+                           NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                           "Content-Type must be "
+                           "application/x-www-form-urlencoded, text/plain "
+                           "or application/json");
+            }
+
+            ctx->body = rc;
+
+            if (r->headers_in.content_length_n > (off_t) lcf->max_body) {
+                return ngx_http_clicktrack_error(r,
+                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                           "body over clicktrack_max_body");
+            }
+
+            r->request_body_in_single_buf = 1;
+
+            rc = ngx_http_read_client_request_body(r,
+                                            ngx_http_clicktrack_body_handler);
+
+            if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+                return rc;
+            }
+
+            return NGX_DONE;
+        }
+
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_clicktrack_answer(r, NGX_HTTP_NO_CONTENT, NULL);
+    }
+
+    /* GET, HEAD: the event is in the query string */
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->dropped) {
+        return ngx_http_clicktrack_answer(r, NGX_HTTP_OK, NULL);
+    }
+
+    if (r->args.len == 0) {
+        return ngx_http_clicktrack_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "no event in the query string");
+    }
+
+    events = ngx_pcalloc(r->pool, sizeof(ngx_http_clicktrack_event_t));
+    if (events == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = 1;
+
+    rc = ngx_http_clicktrack_parse_form(r->pool, r->args.data, r->args.len,
+                                        events, &err);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clicktrack_answer(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    if (ngx_http_clicktrack_record(r, events, n) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clicktrack_answer(r, NGX_HTTP_OK, NULL);
+}
+
+
+static void
+ngx_http_clicktrack_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_str_t                        body, err;
+    ngx_uint_t                       n;
+    ngx_http_clicktrack_ctx_t       *ctx;
+    ngx_http_clicktrack_event_t     *events;
+    ngx_http_clicktrack_loc_conf_t  *lcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clicktrack_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_clicktrack_module);
+
+    rc = ngx_http_clicktrack_collect_body(r, &body);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (body.len > lcf->max_body) {
+        ngx_http_finalize_request(r,
+            ngx_http_clicktrack_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                      "body over clicktrack_max_body"));
+        return;
+    }
+
+    if (body.len == 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_clicktrack_error(r, NGX_HTTP_BAD_REQUEST, "empty body"));
+        return;
+    }
+
+    if (ctx->body == NGX_HTTP_CLICKTRACK_FORM) {
+        events = ngx_pcalloc(r->pool, sizeof(ngx_http_clicktrack_event_t));
+        if (events == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        n = 1;
+
+        rc = ngx_http_clicktrack_parse_form(r->pool, body.data, body.len,
+                                            events, &err);
+
+    } else {
+        rc = ngx_http_clicktrack_parse_json(r->pool, body.data, body.len,
+                                            lcf->max_batch, &events, &n,
+                                            &err);
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r,
+            ngx_http_clicktrack_answer(r, NGX_HTTP_BAD_REQUEST, &err));
+        return;
+    }
+
+    if (ngx_http_clicktrack_record(r, events, n) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r,
+                  ngx_http_clicktrack_answer(r, NGX_HTTP_NO_CONTENT, NULL));
+}
+
+
+/* the body as one piece of memory, read back from its file if need be */
+
+static ngx_int_t
+ngx_http_clicktrack_collect_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       size;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = NULL;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+    b = cl->buf;
+
+    if (cl->next == NULL && !b->in_file) {
+        body->data = b->pos;
+        body->len = b->last - b->pos;
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    body->data = ngx_pnalloc(r->pool, len);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body->data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            size = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                                 b->file_pos);
+            if (size == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            p += size;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+/* encodes every event of the request and queues it */
+
+static ngx_int_t
+ngx_http_clicktrack_record(ngx_http_request_t *r,
+    ngx_http_clicktrack_event_t *events, ngx_uint_t n)
+{
+    u_char                           *json, *last;
+    size_t                            len;
+    ngx_str_t                         list, referer;
+    ngx_uint_t                        i;
+    ngx_http_clicktrack_ctx_t        *ctx;
+    ngx_http_clicktrack_common_t      common;
+    ngx_http_clicktrack_loc_conf_t   *lcf;
+    ngx_http_clicktrack_main_conf_t  *mcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clicktrack_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_clicktrack_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_clicktrack_module);
+
+    ngx_http_clicktrack_choose_visitor(r, lcf, ctx, events, n);
+
+    if (ngx_http_clicktrack_common(r, lcf, &common) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_complex_value(r, lcf->list, &list) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (list.len == 0) {
+        ngx_str_set(&list, "clicktrack:events");
+    }
+
+    /* an event without "u" is about the page that sent it */
+
+    if (r->headers_in.referer) {
+        referer = r->headers_in.referer->value;
+
+        if (referer.len > NGX_HTTP_CLICKTRACK_MAX_URL) {
+            referer.len = NGX_HTTP_CLICKTRACK_MAX_URL;
+        }
+
+    } else {
+        ngx_str_null(&referer);
+    }
+
+    (void) ngx_atomic_fetch_add(&mcf->counters->accepted, n);
+
+    for (i = 0; i < n; i++) {
+
+        if (events[i].url.len == 0) {
+            events[i].url = referer;
+        }
+
+        if (ngx_http_clicktrack_new_id(events[i].id) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_http_clicktrack_event_json_len(&events[i], &common);
+
+        json = ngx_pnalloc(r->pool, len);
+        if (json == NULL) {
+            return NGX_ERROR;
+        }
+
+        last = ngx_http_clicktrack_event_json_write(json, &events[i],
+                                                    &common);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "clicktrack event: %*s", (size_t) (last - json), json);
+
+        if (mcf->queue == NULL) {
+            /* only when the queue could not be set up: said at start */
+            (void) ngx_atomic_fetch_add(&mcf->counters->dropped, 1);
+            continue;
+        }
+
+        (void) ngx_http_clicktrack_queue_push(mcf->queue, &list, lcf->recent,
+                                              json, last - json);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A valid cookie wins; else the first valid "v"; else a new id.  Each event
+ * keeps its own "v" when there is no cookie; with cookies off, an event
+ * without "v" has no visitor.
+ */
+
+static void
+ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_ctx_t *ctx,
+    ngx_http_clicktrack_event_t *events, ngx_uint_t n)
+{
+    u_char           *id;
+    ngx_str_t         cookie;
+    ngx_uint_t        i;
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t  *h;
+#endif
+
+    ngx_str_null(&ctx->visitor);
+
+    if (lcf->cookie != NULL) {
+
+#if (nginx_version >= 1023000)
+        h = ngx_http_parse_multi_header_lines(r, r->headers_in.cookie,
+                                              &lcf->cookie->name, &cookie);
+        if (h != NULL
+#else
+        if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                              &lcf->cookie->name, &cookie)
+            != NGX_DECLINED
+#endif
+            && ngx_http_clicktrack_valid_id(cookie.data, cookie.len) == NGX_OK)
+        {
+            ctx->visitor = cookie;
+
+            for (i = 0; i < n; i++) {
+                events[i].visitor = cookie;
+            }
+
+            return;
+        }
+
+        ctx->set_cookie = 1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (events[i].client_visitor.len) {
+            ctx->visitor = events[i].client_visitor;
+            break;
+        }
+    }
+
+    if (ctx->visitor.len == 0 && lcf->cookie != NULL) {
+        id = ngx_pnalloc(r->pool, NGX_HTTP_CLICKTRACK_UUID_LEN);
+
+        if (id != NULL && ngx_http_clicktrack_new_id(id) == NGX_OK) {
+            ctx->visitor.data = id;
+            ctx->visitor.len = NGX_HTTP_CLICKTRACK_UUID_LEN;
+
+        } else {
+            ctx->set_cookie = 0;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+
+        if (events[i].client_visitor.len) {
+            events[i].visitor = events[i].client_visitor;
+
+        } else if (lcf->cookie != NULL) {
+            events[i].visitor = ctx->visitor;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_new_id(u_char *id)
+{
+    uuid_t  uu;
+    char    text[NGX_HTTP_CLICKTRACK_UUID_LEN + 1];
+
+    uuid_generate_random(uu);
+    uuid_unparse_lower(uu, text);
+
+    ngx_memcpy(id, text, NGX_HTTP_CLICKTRACK_UUID_LEN);
+
+    return NGX_OK;
+}
+
+
+/* what all events of this request share: time, host, address, fields */
+
+static ngx_int_t
+ngx_http_clicktrack_common(ngx_http_request_t *r,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_common_t *common)
+{
+    ngx_uint_t                   i, n;
+    ngx_time_t                  *tp;
+    ngx_http_clicktrack_kv_t    *kv;
+    ngx_http_clicktrack_field_t *field;
+    ngx_http_core_srv_conf_t    *cscf;
+
+    ngx_memzero(common, sizeof(ngx_http_clicktrack_common_t));
+
+    tp = ngx_timeofday();
+    (void) ngx_http_clicktrack_format_ts(common->ts, tp->sec, tp->msec);
+
+    if (r->headers_in.server.len) {
+        common->host = r->headers_in.server;
+
+    } else {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        common->host = cscf->server_name;
+    }
+
+    if (ngx_http_clicktrack_ip(r, lcf->ip, &common->ip) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (r->headers_in.user_agent) {
+        common->ua = r->headers_in.user_agent->value;
+    }
+
+    if (lcf->fields == NULL) {
+        return NGX_OK;
+    }
+
+    n = lcf->fields->nelts;
+    field = lcf->fields->elts;
+
+    kv = ngx_palloc(r->pool, n * sizeof(ngx_http_clicktrack_kv_t));
+    if (kv == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        kv[i].name = field[i].name;
+
+        if (ngx_http_complex_value(r, &field[i].value, &kv[i].value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    common->fields = kv;
+    common->nfields = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The client address as nginx sees it (after realip).  anonymize: IPv4
+ * keeps its first 24 bits, IPv6 its first 48 (an IPv4-mapped address is
+ * treated as IPv4).  A UNIX-domain client has no address.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_ip(ngx_http_request_t *r, ngx_uint_t mode, ngx_str_t *ip)
+{
+    u_char                *p;
+    ngx_sockaddr_t         sa;
+    struct sockaddr_in    *sin;
+#if (NGX_HAVE_INET6)
+    ngx_uint_t             i;
+    struct sockaddr_in6   *sin6;
+#endif
+
+    ngx_str_null(ip);
+
+    if (mode == NGX_HTTP_CLICKTRACK_IP_OFF) {
+        return NGX_OK;
+    }
+
+    switch (r->connection->sockaddr->sa_family) {
+
+    case AF_INET:
+        ngx_memcpy(&sa, r->connection->sockaddr, sizeof(struct sockaddr_in));
+
+        if (mode == NGX_HTTP_CLICKTRACK_IP_ANONYMIZE) {
+            sin = &sa.sockaddr_in;
+            p = (u_char *) &sin->sin_addr.s_addr;
+            p[3] = 0;
+        }
+
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        ngx_memcpy(&sa, r->connection->sockaddr,
+                   sizeof(struct sockaddr_in6));
+
+        if (mode == NGX_HTTP_CLICKTRACK_IP_ANONYMIZE) {
+            sin6 = &sa.sockaddr_in6;
+            p = sin6->sin6_addr.s6_addr;
+
+            if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+                p[15] = 0;
+
+            } else {
+                for (i = 6; i < 16; i++) {
+                    p[i] = 0;
+                }
+            }
+        }
+
+        break;
+#endif
+
+    default:
+        return NGX_OK;
+    }
+
+    ip->data = ngx_pnalloc(r->pool, NGX_SOCKADDR_STRLEN);
+    if (ip->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ip->len = ngx_sock_ntop(&sa.sockaddr, r->connection->socklen, ip->data,
+                            NGX_SOCKADDR_STRLEN, 0);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The Origin header, or without it the Referer's scheme://host[:port].  A
+ * request with neither is not a browser's cross-origin request: allowed,
+ * without CORS headers.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_check_origin(ngx_http_request_t *r,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_ctx_t *ctx)
+{
+    u_char           *p, *last;
+    ngx_str_t         origin, *allowed;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (lcf->origin == NGX_HTTP_CLICKTRACK_ORIGIN_OFF) {
+        return NGX_OK;
+    }
+
+    if (lcf->origin == NGX_HTTP_CLICKTRACK_ORIGIN_ANY) {
+        ngx_str_set(&ctx->origin, "*");
+        return NGX_OK;
+    }
+
+    ngx_str_null(&origin);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 6
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin", 6) == 0)
+        {
+            origin = h[i].value;
+            break;
+        }
+    }
+
+    if (origin.data == NULL && r->headers_in.referer) {
+        p = r->headers_in.referer->value.data;
+        last = p + r->headers_in.referer->value.len;
+
+        p = ngx_strlcasestrn(p, last, (u_char *) "://", 3 - 1);
+
+        if (p != NULL) {
+            for (p += 3; p < last; p++) {
+                if (*p == '/' || *p == '?' || *p == '#') {
+                    break;
+                }
+            }
+
+            origin.data = r->headers_in.referer->value.data;
+            origin.len = p - origin.data;
+        }
+    }
+
+    if (origin.data == NULL) {
+        return NGX_OK;
+    }
+
+    allowed = lcf->origins->elts;
+
+    for (i = 0; i < lcf->origins->nelts; i++) {
+        if (allowed[i].len == origin.len
+            && ngx_strncasecmp(allowed[i].data, origin.data, origin.len) == 0)
+        {
+            /* the configured spelling is what goes back */
+            ctx->origin = allowed[i];
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_uint_t
+ngx_http_clicktrack_is_bot(ngx_http_request_t *r)
+{
+    u_char     *ua, *last;
+    ngx_str_t  *bot;
+
+    if (r->headers_in.user_agent == NULL) {
+        return 0;
+    }
+
+    ua = r->headers_in.user_agent->value.data;
+    last = ua + r->headers_in.user_agent->value.len;
+
+    for (bot = ngx_http_clicktrack_bots; bot->len; bot++) {
+        if (ngx_strlcasestrn(ua, last, bot->data, bot->len - 1) != NULL) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* "DNT: 1" or "Sec-GPC: 1" */
+
+static ngx_uint_t
+ngx_http_clicktrack_no_track(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].value.len != 1 || h[i].value.data[0] != '1') {
+            continue;
+        }
+
+        if ((h[i].key.len == 3
+             && ngx_strncasecmp(h[i].key.data, (u_char *) "DNT", 3) == 0)
+            || (h[i].key.len == 7
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-GPC", 7)
+                   == 0))
+        {
+            return 1;
+        }
+    }
+}
+
+
+/* FORM, JSON, or NGX_DECLINED: the media type, parameters aside */
+
+static ngx_int_t
+ngx_http_clicktrack_content_type(ngx_http_request_t *r)
+{
+    u_char  *p, *last;
+    size_t   len;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = r->headers_in.content_type->value.data;
+    last = p + r->headers_in.content_type->value.len;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    for (len = 0; p + len < last; len++) {
+        if (p[len] == ';' || p[len] == ' ' || p[len] == '\t') {
+            break;
+        }
+    }
+
+    if (len == sizeof("application/x-www-form-urlencoded") - 1
+        && ngx_strncasecmp(p, (u_char *) "application/x-www-form-urlencoded",
+                           len) == 0)
+    {
+        return NGX_HTTP_CLICKTRACK_FORM;
+    }
+
+    if ((len == sizeof("text/plain") - 1
+         && ngx_strncasecmp(p, (u_char *) "text/plain", len) == 0)
+        || (len == sizeof("application/json") - 1
+            && ngx_strncasecmp(p, (u_char *) "application/json", len) == 0))
+    {
+        return NGX_HTTP_CLICKTRACK_JSON;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Every answer: Cache-Control: no-store, the CORS headers for an allowed
+ * origin, no Last-Modified.  Success is 200 with the GIF or 204; the
+ * others carry a text/plain reason.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_answer(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *text)
+{
+    u_char                          *p;
+    ngx_int_t                        rc;
+    ngx_str_t                        value;
+    ngx_buf_t                       *b;
+    ngx_chain_t                      out;
+    ngx_http_clicktrack_ctx_t       *ctx;
+    ngx_http_clicktrack_loc_conf_t  *lcf;
+    ngx_http_clicktrack_main_conf_t *mcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clicktrack_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_clicktrack_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_clicktrack_module);
+
+    ngx_str_set(&value, "no-store");
+
+    if (ngx_http_clicktrack_add_header(r, "Cache-Control", &value)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->origin.len && status != NGX_HTTP_FORBIDDEN) {
+        if (ngx_http_clicktrack_add_header(r, "Access-Control-Allow-Origin",
+                                           &ctx->origin)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (lcf->origin == NGX_HTTP_CLICKTRACK_ORIGIN_LIST) {
+            ngx_str_set(&value, "Origin");
+
+            if (ngx_http_clicktrack_add_header(r, "Vary", &value) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_str_set(&value, "true");
+
+            if (ngx_http_clicktrack_add_header(r,
+                                    "Access-Control-Allow-Credentials",
+                                    &value)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        if (r->method == NGX_HTTP_OPTIONS) {
+            ngx_str_set(&value, "GET, POST");
+
+            if (ngx_http_clicktrack_add_header(r,
+                                    "Access-Control-Allow-Methods", &value)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_str_set(&value, "Content-Type");
+
+            if (ngx_http_clicktrack_add_header(r,
+                                    "Access-Control-Allow-Headers", &value)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_str_set(&value, "86400");
+
+            if (ngx_http_clicktrack_add_header(r, "Access-Control-Max-Age",
+                                               &value)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+
+    if (status == NGX_HTTP_NOT_ALLOWED) {
+        ngx_str_set(&value, "GET, HEAD, POST, OPTIONS");
+
+        if (ngx_http_clicktrack_add_header(r, "Allow", &value) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (status >= NGX_HTTP_BAD_REQUEST) {
+        if (mcf->counters) {
+            (void) ngx_atomic_fetch_add(&mcf->counters->rejected, 1);
+        }
+
+    } else if (ctx->dropped) {
+        value.data = (u_char *) ctx->dropped;
+        value.len = ngx_strlen(ctx->dropped);
+
+        if (ngx_http_clicktrack_add_header(r, "X-Clicktrack-Dropped", &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (mcf->counters) {
+            (void) ngx_atomic_fetch_add(&mcf->counters->filtered, 1);
+        }
+
+    } else if (ctx->set_cookie && ctx->visitor.len) {
+        value.len = lcf->cookie->name.len + 1 + ctx->visitor.len
+                    + lcf->cookie->attrs.len;
+
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_cpymem(value.data, lcf->cookie->name.data,
+                       lcf->cookie->name.len);
+        *p++ = '=';
+        p = ngx_cpymem(p, ctx->visitor.data, ctx->visitor.len);
+        ngx_memcpy(p, lcf->cookie->attrs.data, lcf->cookie->attrs.len);
+
+        if (ngx_http_clicktrack_add_header(r, "Set-Cookie", &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    r->headers_out.status = status;
+
+    if (status == NGX_HTTP_NO_CONTENT) {
+        r->header_only = 1;
+        return ngx_http_send_header(r);
+    }
+
+    if (status == NGX_HTTP_OK) {
+        ngx_str_set(&r->headers_out.content_type, "image/gif");
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b->pos = ngx_http_clicktrack_gif;
+        b->last = ngx_http_clicktrack_gif + sizeof(ngx_http_clicktrack_gif);
+        b->memory = 1;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/plain");
+
+        b = ngx_create_temp_buf(r->pool, text->len + 1);
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b->last = ngx_cpymem(b->last, text->data, text->len);
+        *b->last++ = '\n';
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_error(ngx_http_request_t *r, ngx_uint_t status,
+    char *text)
+{
+    ngx_int_t  rc;
+    ngx_str_t  reason;
+
+    /* a body we will not read is drained, as nginx does for its own 413 */
+
+    if (r == r->main && !r->discard_body && r->request_body == NULL) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    reason.data = (u_char *) text;
+    reason.len = ngx_strlen(text);
+
+    return ngx_http_clicktrack_answer(r, status, &reason);
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_add_header(ngx_http_request_t *r, char *key,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_visitor_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_clicktrack_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clicktrack_module);
+
+    if (ctx == NULL || ctx->visitor.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->visitor.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = ctx->visitor.data;
+
+    return NGX_OK;
+}

@@ -1,0 +1,21 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#ifndef _NGX_HTTP_CLICKTRACK_BEACON_H_INCLUDED_
+#define _NGX_HTTP_CLICKTRACK_BEACON_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+ngx_int_t ngx_http_clicktrack_beacon_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clicktrack_visitor_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+#endif /* _NGX_HTTP_CLICKTRACK_BEACON_H_INCLUDED_ */

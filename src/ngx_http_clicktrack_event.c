@@ -1,0 +1,2290 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_clicktrack_event.h"
+
+
+/*
+ * Beacon keys in (a form / query string, or JSON), one JSON line out.
+ *
+ * Choices made here beyond SPEC section 3 (docs/ lists them too):
+ *
+ *  - A key with an empty value (form "u=", JSON "u":"" or "u":null) is
+ *    absent in every respect: it is not validated, it does not count as
+ *    given for the duplicate check, and the default applies ("t" is then
+ *    "pageview").  The same holds for props: "p.x=", "x":"" and "x":null
+ *    leave the prop out without checking its name or counting it.
+ *  - A form key is always percent-decoded and checked, even an unknown
+ *    one; the value of an unknown key (and of "_") is not looked at.
+ *  - In JSON, "p.NAME" keys are unknown keys; props come only from "p".
+ *  - "ts" may have leading zeros in a form ("007" is 7); in JSON the
+ *    number grammar forbids them.
+ *  - The first fault in input order is reported: a document that breaks a
+ *    rule early and is malformed later gets the rule's message.
+ *  - Nesting: the top value counts as depth 1 (a batch's objects are at
+ *    depth 2, their "p" at 3); a container opened deeper than
+ *    NGX_HTTP_CLICKTRACK_MAX_DEPTH is "JSON nested too deeply".
+ *  - "malformed JSON at byte N": N is the 0-based offset of the first
+ *    byte that cannot be accepted (the input's length at a premature end).
+ *  - A top-level string, number or literal gets "JSON must be an object or
+ *    an array of objects"; anything else that is not JSON is malformed.
+ *  - In a batch, every fault found inside element N, malformed JSON
+ *    included, is prefixed with "event N: ".
+ *  - Duplicate props are "duplicate prop "NAME"" in both forms.
+ *  - Names quoted in messages (prop names) are cut to 64 bytes plus
+ *    "...", with bytes outside printable ASCII, '"' and '\' as \xHH.
+ *  - The writer leaves "id" / "ts" out when their first byte is NUL (not
+ *    filled in), and any string of zero length.
+ *  - Invalid UTF-8 is replaced with one U+FFFD per maximal subpart of an
+ *    ill-formed sequence (Unicode 15 section 3.9, "U+FFFD substitution of
+ *    maximal subparts", as the WHATWG decoder does): "\xE2\x82" is one
+ *    U+FFFD, "\xC0\xAF" two, "\xED\xA0\x80" (a surrogate) three.
+ */
+
+
+#define NGX_HTTP_CLICKTRACK_KEY_T        0
+#define NGX_HTTP_CLICKTRACK_KEY_U        1
+#define NGX_HTTP_CLICKTRACK_KEY_R        2
+#define NGX_HTTP_CLICKTRACK_KEY_L        3
+#define NGX_HTTP_CLICKTRACK_KEY_C        4
+#define NGX_HTTP_CLICKTRACK_KEY_V        5
+#define NGX_HTTP_CLICKTRACK_KEY_S        6
+#define NGX_HTTP_CLICKTRACK_KEY_TS       7
+#define NGX_HTTP_CLICKTRACK_KEY_P        8
+#define NGX_HTTP_CLICKTRACK_KEY_PROP     9    /* form "p.NAME" */
+#define NGX_HTTP_CLICKTRACK_KEY_IGNORE   10   /* "_" and unknown keys */
+
+/* room for an error message: the longest holds a quoted 64-byte name */
+#define NGX_HTTP_CLICKTRACK_ERR_LEN      512
+
+/* a name quoted in a message: at most this many input bytes */
+#define NGX_HTTP_CLICKTRACK_ERR_NAME     64
+#define NGX_HTTP_CLICKTRACK_ERR_NAME_LEN  (NGX_HTTP_CLICKTRACK_ERR_NAME * 4 + 3)
+
+
+typedef struct {
+    u_char                          *start;
+    u_char                          *pos;
+    u_char                          *end;
+    ngx_pool_t                      *pool;
+    ngx_str_t                       *err;
+} ngx_http_clicktrack_json_t;
+
+
+static ngx_int_t ngx_cdecl ngx_http_clicktrack_error(ngx_pool_t *pool,
+    ngx_str_t *err, const char *fmt, ...);
+static u_char *ngx_http_clicktrack_printable(u_char *dst, u_char *src,
+    size_t len);
+static ngx_uint_t ngx_http_clicktrack_key(ngx_str_t *name,
+    ngx_uint_t json);
+static ngx_int_t ngx_http_clicktrack_set_key(ngx_pool_t *pool,
+    ngx_http_clicktrack_event_t *ev, ngx_uint_t key, ngx_str_t *value,
+    ngx_uint_t *seen, ngx_str_t *err);
+static ngx_int_t ngx_http_clicktrack_parse_ts(u_char *p, size_t len,
+    int64_t *ts);
+static ngx_int_t ngx_http_clicktrack_valid_prop_name(u_char *p, size_t len);
+static ngx_int_t ngx_http_clicktrack_prop_name(ngx_pool_t *pool,
+    ngx_str_t *name, ngx_str_t *err);
+static ngx_int_t ngx_http_clicktrack_add_prop(ngx_pool_t *pool,
+    ngx_http_clicktrack_event_t *ev, ngx_str_t *name, ngx_str_t *value,
+    ngx_http_clicktrack_prop_type_e type, ngx_str_t *err);
+
+static ngx_int_t ngx_http_clicktrack_form_decode(ngx_pool_t *pool,
+    u_char *p, size_t len, ngx_str_t *out);
+static ngx_int_t ngx_http_clicktrack_form_pair(ngx_pool_t *pool,
+    ngx_http_clicktrack_event_t *ev, u_char *p, u_char *eq, u_char *last,
+    ngx_uint_t *seen, ngx_str_t *err);
+
+static void ngx_http_clicktrack_json_ws(ngx_http_clicktrack_json_t *j);
+static ngx_int_t ngx_http_clicktrack_json_malformed(
+    ngx_http_clicktrack_json_t *j, u_char *p);
+static ngx_int_t ngx_http_clicktrack_json_scan_string(
+    ngx_http_clicktrack_json_t *j, ngx_uint_t *escaped);
+static ngx_int_t ngx_http_clicktrack_json_string(
+    ngx_http_clicktrack_json_t *j, ngx_str_t *s);
+static ngx_uint_t ngx_http_clicktrack_json_hex4(u_char *p);
+static u_char *ngx_http_clicktrack_utf8_put(u_char *p, ngx_uint_t cp);
+static ngx_int_t ngx_http_clicktrack_json_number(
+    ngx_http_clicktrack_json_t *j, ngx_str_t *s);
+static ngx_int_t ngx_http_clicktrack_json_literal(
+    ngx_http_clicktrack_json_t *j, const char *lit, size_t n);
+static ngx_int_t ngx_http_clicktrack_json_skip_scalar(
+    ngx_http_clicktrack_json_t *j);
+static ngx_int_t ngx_http_clicktrack_json_skip(ngx_http_clicktrack_json_t *j,
+    ngx_uint_t depth);
+static ngx_int_t ngx_http_clicktrack_json_member(
+    ngx_http_clicktrack_json_t *j, ngx_str_t *name);
+static ngx_int_t ngx_http_clicktrack_json_next(ngx_http_clicktrack_json_t *j,
+    u_char close);
+static ngx_int_t ngx_http_clicktrack_json_event(
+    ngx_http_clicktrack_json_t *j, ngx_http_clicktrack_event_t *ev,
+    ngx_uint_t depth);
+static ngx_int_t ngx_http_clicktrack_json_props(
+    ngx_http_clicktrack_json_t *j, ngx_http_clicktrack_event_t *ev,
+    ngx_uint_t depth);
+static ngx_int_t ngx_http_clicktrack_json_wrong_type(
+    ngx_http_clicktrack_json_t *j, ngx_uint_t depth, const char *fmt,
+    ngx_str_t *name);
+
+static size_t ngx_http_clicktrack_utf8_next(u_char *p, u_char *last,
+    ngx_uint_t *valid);
+static size_t ngx_http_clicktrack_string_len(u_char *p, size_t len);
+static u_char *ngx_http_clicktrack_string(u_char *dst, u_char *src,
+    size_t len);
+static u_char *ngx_http_clicktrack_member(u_char *p, ngx_uint_t *first,
+    ngx_str_t *key);
+static size_t ngx_http_clicktrack_props_len(ngx_http_clicktrack_event_t *ev);
+static u_char *ngx_http_clicktrack_props_write(u_char *p,
+    ngx_http_clicktrack_event_t *ev);
+
+
+/* indexed by NGX_HTTP_CLICKTRACK_KEY_* */
+static ngx_str_t  ngx_http_clicktrack_keys[] = {
+    ngx_string("t"),
+    ngx_string("u"),
+    ngx_string("r"),
+    ngx_string("l"),
+    ngx_string("c"),
+    ngx_string("v"),
+    ngx_string("s"),
+    ngx_string("ts"),
+    ngx_string("p")
+};
+
+
+/* the record's keys, in their order (SPEC section 4) */
+static ngx_str_t  ngx_http_clicktrack_builtin[] = {
+    ngx_string("id"),
+    ngx_string("ts"),
+    ngx_string("type"),
+    ngx_string("category"),
+    ngx_string("label"),
+    ngx_string("url"),
+    ngx_string("referrer"),
+    ngx_string("visitor"),
+    ngx_string("session"),
+    ngx_string("client_ts"),
+    ngx_string("host"),
+    ngx_string("ip"),
+    ngx_string("ua"),
+    ngx_string("props"),
+    ngx_null_string
+};
+
+#define NGX_HTTP_CLICKTRACK_F_ID         0
+#define NGX_HTTP_CLICKTRACK_F_TS         1
+#define NGX_HTTP_CLICKTRACK_F_TYPE       2
+#define NGX_HTTP_CLICKTRACK_F_CATEGORY   3
+#define NGX_HTTP_CLICKTRACK_F_LABEL      4
+#define NGX_HTTP_CLICKTRACK_F_URL        5
+#define NGX_HTTP_CLICKTRACK_F_REFERRER   6
+#define NGX_HTTP_CLICKTRACK_F_VISITOR    7
+#define NGX_HTTP_CLICKTRACK_F_SESSION    8
+#define NGX_HTTP_CLICKTRACK_F_CLIENT_TS  9
+#define NGX_HTTP_CLICKTRACK_F_HOST       10
+#define NGX_HTTP_CLICKTRACK_F_IP         11
+#define NGX_HTTP_CLICKTRACK_F_UA         12
+#define NGX_HTTP_CLICKTRACK_F_PROPS      13
+
+
+static u_char  ngx_http_clicktrack_pageview[] = "pageview";
+static u_char  ngx_http_clicktrack_true[] = "true";
+static u_char  ngx_http_clicktrack_false[] = "false";
+static u_char  ngx_http_clicktrack_hex[] = "0123456789abcdef";
+
+
+/* errors */
+
+
+static ngx_int_t ngx_cdecl
+ngx_http_clicktrack_error(ngx_pool_t *pool, ngx_str_t *err,
+    const char *fmt, ...)
+{
+    u_char   *p, *last;
+    va_list   args;
+
+    p = ngx_pnalloc(pool, NGX_HTTP_CLICKTRACK_ERR_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(p, p + NGX_HTTP_CLICKTRACK_ERR_LEN, fmt, args);
+    va_end(args);
+
+    err->data = p;
+    err->len = last - p;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A name the client sent, fit to be quoted in a message: at most
+ * NGX_HTTP_CLICKTRACK_ERR_NAME bytes of it, printable ASCII kept, other
+ * bytes (and '"', '\') as \xHH; dst must have room for
+ * NGX_HTTP_CLICKTRACK_ERR_NAME_LEN bytes.
+ */
+
+static u_char *
+ngx_http_clicktrack_printable(u_char *dst, u_char *src, size_t len)
+{
+    u_char  c;
+    size_t  i;
+
+    for (i = 0; i < len && i < NGX_HTTP_CLICKTRACK_ERR_NAME; i++) {
+        c = src[i];
+
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            *dst++ = c;
+            continue;
+        }
+
+        *dst++ = '\\';
+        *dst++ = 'x';
+        *dst++ = ngx_http_clicktrack_hex[c >> 4];
+        *dst++ = ngx_http_clicktrack_hex[c & 0xf];
+    }
+
+    if (len > NGX_HTTP_CLICKTRACK_ERR_NAME) {
+        dst = ngx_cpymem(dst, "...", 3);
+    }
+
+    return dst;
+}
+
+
+/* keys and rules, shared by both parsers */
+
+
+static ngx_uint_t
+ngx_http_clicktrack_key(ngx_str_t *name, ngx_uint_t json)
+{
+    ngx_uint_t  i;
+
+    if (!json && name->len >= 2 && name->data[0] == 'p'
+        && name->data[1] == '.')
+    {
+        return NGX_HTTP_CLICKTRACK_KEY_PROP;
+    }
+
+    for (i = 0; i <= NGX_HTTP_CLICKTRACK_KEY_P; i++) {
+
+        if (i == NGX_HTTP_CLICKTRACK_KEY_P && !json) {
+            break;
+        }
+
+        if (name->len == ngx_http_clicktrack_keys[i].len
+            && ngx_memcmp(name->data, ngx_http_clicktrack_keys[i].data,
+                          name->len)
+               == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_HTTP_CLICKTRACK_KEY_IGNORE;
+}
+
+
+/*
+ * Stores a non-empty decoded value of one of the keys t, u, r, l, c, v, s,
+ * ts (for ts, the digits), once it passes its rule.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
+    ngx_uint_t key, ngx_str_t *value, ngx_uint_t *seen, ngx_str_t *err)
+{
+    u_char      c, *p;
+    size_t      i, max;
+    ngx_str_t  *name, *field;
+    ngx_uint_t  upper;
+
+    name = &ngx_http_clicktrack_keys[key];
+
+    if (*seen & ((ngx_uint_t) 1 << key)) {
+        return ngx_http_clicktrack_error(pool, err, "duplicate key \"%V\"",
+                                         name);
+    }
+
+    *seen |= (ngx_uint_t) 1 << key;
+
+    switch (key) {
+
+    case NGX_HTTP_CLICKTRACK_KEY_T:
+
+        if (value->len > NGX_HTTP_CLICKTRACK_MAX_TYPE) {
+            goto invalid_type;
+        }
+
+        upper = 0;
+
+        for (i = 0; i < value->len; i++) {
+            c = value->data[i];
+
+            if (c >= 'A' && c <= 'Z') {
+                upper = 1;
+                continue;
+            }
+
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                || c == '_' || c == '.' || c == ':' || c == '-')
+            {
+                continue;
+            }
+
+            goto invalid_type;
+        }
+
+        if (upper) {
+            p = ngx_pnalloc(pool, value->len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_strlow(p, value->data, value->len);
+
+            ev->type.data = p;
+            ev->type.len = value->len;
+
+        } else {
+            ev->type = *value;
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_CLICKTRACK_KEY_U:
+        field = &ev->url;
+        max = NGX_HTTP_CLICKTRACK_MAX_URL;
+        break;
+
+    case NGX_HTTP_CLICKTRACK_KEY_R:
+        field = &ev->referrer;
+        max = NGX_HTTP_CLICKTRACK_MAX_URL;
+        break;
+
+    case NGX_HTTP_CLICKTRACK_KEY_L:
+        field = &ev->label;
+        max = NGX_HTTP_CLICKTRACK_MAX_LABEL;
+        break;
+
+    case NGX_HTTP_CLICKTRACK_KEY_C:
+        field = &ev->category;
+        max = NGX_HTTP_CLICKTRACK_MAX_CATEGORY;
+        break;
+
+    case NGX_HTTP_CLICKTRACK_KEY_V:
+    case NGX_HTTP_CLICKTRACK_KEY_S:
+
+        if (ngx_http_clicktrack_valid_id(value->data, value->len) != NGX_OK) {
+            return ngx_http_clicktrack_error(pool, err,
+                                        "invalid \"%V\": %d-%d of "
+                                        "[A-Za-z0-9_-]", name,
+                                        NGX_HTTP_CLICKTRACK_MIN_ID,
+                                        NGX_HTTP_CLICKTRACK_MAX_ID);
+        }
+
+        if (key == NGX_HTTP_CLICKTRACK_KEY_V) {
+            ev->client_visitor = *value;
+
+        } else {
+            ev->session = *value;
+        }
+
+        return NGX_OK;
+
+    default: /* NGX_HTTP_CLICKTRACK_KEY_TS */
+
+        if (ngx_http_clicktrack_parse_ts(value->data, value->len,
+                                         &ev->client_ts)
+            != NGX_OK)
+        {
+            return ngx_http_clicktrack_error(pool, err,
+                                        "invalid \"ts\": integer "
+                                        "milliseconds, 1 <= ts < 2^53");
+        }
+
+        return NGX_OK;
+    }
+
+    if (value->len > max) {
+        return ngx_http_clicktrack_error(pool, err, "\"%V\" over %uz bytes",
+                                         name, max);
+    }
+
+    *field = *value;
+
+    return NGX_OK;
+
+invalid_type:
+
+    return ngx_http_clicktrack_error(pool, err,
+                                     "invalid \"t\": 1-%d of [a-z0-9_.:-]",
+                                     NGX_HTTP_CLICKTRACK_MAX_TYPE);
+}
+
+
+/* decimal digits only, 1 <= ts < 2^53 */
+
+static ngx_int_t
+ngx_http_clicktrack_parse_ts(u_char *p, size_t len, int64_t *ts)
+{
+    size_t   i;
+    int64_t  n;
+
+    if (len == 0) {
+        return NGX_DECLINED;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return NGX_DECLINED;
+        }
+
+        /* n < 2^53 here, so this cannot overflow */
+        n = n * 10 + (p[i] - '0');
+
+        if (n >= NGX_HTTP_CLICKTRACK_MAX_TS) {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (n < 1) {
+        return NGX_DECLINED;
+    }
+
+    *ts = n;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_valid_id(u_char *p, size_t len)
+{
+    u_char  c;
+    size_t  i;
+
+    if (p == NULL
+        || len < NGX_HTTP_CLICKTRACK_MIN_ID
+        || len > NGX_HTTP_CLICKTRACK_MAX_ID)
+    {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+            || (c >= '0' && c <= '9') || c == '_' || c == '-')
+        {
+            continue;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_valid_field_name(u_char *p, size_t len)
+{
+    u_char  c;
+    size_t  i;
+
+    if (p == NULL || len == 0 || len > 64) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+            || (c >= '0' && c <= '9') || c == '_')
+        {
+            continue;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* 1 if NAME is one of the record's own keys, else 0 */
+
+ngx_int_t
+ngx_http_clicktrack_builtin_field(u_char *p, size_t len)
+{
+    ngx_str_t  *name;
+
+    for (name = ngx_http_clicktrack_builtin; name->len; name++) {
+        if (name->len == len && ngx_memcmp(name->data, p, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_valid_prop_name(u_char *p, size_t len)
+{
+    u_char  c;
+    size_t  i;
+
+    if (len == 0 || len > NGX_HTTP_CLICKTRACK_MAX_PROP_NAME) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+            || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')
+        {
+            continue;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_prop_name(ngx_pool_t *pool, ngx_str_t *name,
+    ngx_str_t *err)
+{
+    u_char  *last;
+    u_char   buf[NGX_HTTP_CLICKTRACK_ERR_NAME_LEN];
+
+    if (ngx_http_clicktrack_valid_prop_name(name->data, name->len)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    last = ngx_http_clicktrack_printable(buf, name->data, name->len);
+
+    return ngx_http_clicktrack_error(pool, err, "invalid prop name \"%*s\"",
+                                     (size_t) (last - buf), buf);
+}
+
+
+/* a prop that is present (not empty, not null) */
+
+static ngx_int_t
+ngx_http_clicktrack_add_prop(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
+    ngx_str_t *name, ngx_str_t *value, ngx_http_clicktrack_prop_type_e type,
+    ngx_str_t *err)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    ngx_http_clicktrack_prop_t  *prop;
+
+    rc = ngx_http_clicktrack_prop_name(pool, name, err);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    for (i = 0; i < ev->nprops; i++) {
+        if (ev->props[i].name.len == name->len
+            && ngx_memcmp(ev->props[i].name.data, name->data, name->len) == 0)
+        {
+            return ngx_http_clicktrack_error(pool, err,
+                                             "duplicate prop \"%V\"", name);
+        }
+    }
+
+    if (value->len > NGX_HTTP_CLICKTRACK_MAX_PROP_VALUE) {
+        return ngx_http_clicktrack_error(pool, err,
+                                         "prop \"%V\" over %d bytes", name,
+                                         NGX_HTTP_CLICKTRACK_MAX_PROP_VALUE);
+    }
+
+    if (ev->nprops == NGX_HTTP_CLICKTRACK_MAX_PROPS) {
+        return ngx_http_clicktrack_error(pool, err,
+                                         "too many props (max %d)",
+                                         NGX_HTTP_CLICKTRACK_MAX_PROPS);
+    }
+
+    if (ev->props == NULL) {
+        ev->props = ngx_palloc(pool, NGX_HTTP_CLICKTRACK_MAX_PROPS
+                                     * sizeof(ngx_http_clicktrack_prop_t));
+        if (ev->props == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    prop = &ev->props[ev->nprops++];
+
+    prop->name = *name;
+    prop->value = *value;
+    prop->type = type;
+
+    return NGX_OK;
+}
+
+
+/* application/x-www-form-urlencoded */
+
+
+ngx_int_t
+ngx_http_clicktrack_parse_form(ngx_pool_t *pool, u_char *p, size_t len,
+    ngx_http_clicktrack_event_t *ev, ngx_str_t *err)
+{
+    u_char      *last, *amp, *eq;
+    ngx_int_t    rc;
+    ngx_uint_t   seen;
+
+    ngx_memzero(ev, sizeof(ngx_http_clicktrack_event_t));
+
+    seen = 0;
+    last = p + len;
+
+    while (p < last) {
+
+        amp = ngx_strlchr(p, last, '&');
+        if (amp == NULL) {
+            amp = last;
+        }
+
+        if (amp != p) {
+            eq = ngx_strlchr(p, amp, '=');
+
+            rc = ngx_http_clicktrack_form_pair(pool, ev, p, eq, amp, &seen,
+                                               err);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
+        if (amp == last) {
+            break;
+        }
+
+        p = amp + 1;
+    }
+
+    if (ev->type.len == 0) {
+        ev->type.data = ngx_http_clicktrack_pageview;
+        ev->type.len = sizeof(ngx_http_clicktrack_pageview) - 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* one "key=value" (eq is NULL without "="), between p and last */
+
+static ngx_int_t
+ngx_http_clicktrack_form_pair(ngx_pool_t *pool,
+    ngx_http_clicktrack_event_t *ev, u_char *p, u_char *eq, u_char *last,
+    ngx_uint_t *seen, ngx_str_t *err)
+{
+    u_char      *end;
+    ngx_int_t    rc;
+    ngx_str_t    key, name, value;
+    ngx_uint_t   k;
+
+    end = (eq != NULL) ? eq : last;
+
+    rc = ngx_http_clicktrack_form_decode(pool, p, end - p, &key);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clicktrack_error(pool, err,
+                                         "malformed percent-encoding in key");
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    k = ngx_http_clicktrack_key(&key, 0);
+
+    if (k == NGX_HTTP_CLICKTRACK_KEY_IGNORE
+        || eq == NULL || eq + 1 == last)
+    {
+        /* unknown, or an empty value: absent */
+        return NGX_OK;
+    }
+
+    if (k == NGX_HTTP_CLICKTRACK_KEY_PROP) {
+
+        /* the name is checked first: it is then fit to be quoted */
+
+        name.data = key.data + 2;
+        name.len = key.len - 2;
+
+        rc = ngx_http_clicktrack_prop_name(pool, &name, err);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    rc = ngx_http_clicktrack_form_decode(pool, eq + 1, last - eq - 1, &value);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clicktrack_error(pool, err,
+                                         "malformed percent-encoding in "
+                                         "\"%V\"", &key);
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (k == NGX_HTTP_CLICKTRACK_KEY_PROP) {
+        return ngx_http_clicktrack_add_prop(pool, ev, &name, &value,
+                                            NGX_HTTP_CLICKTRACK_PROP_STRING,
+                                            err);
+    }
+
+    return ngx_http_clicktrack_set_key(pool, ev, k, &value, seen, err);
+}
+
+
+/*
+ * "+" is a space, "%XX" a byte; NGX_DECLINED for a "%" not followed by two
+ * hex digits.  Without "%" or "+", out points into the input.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_form_decode(ngx_pool_t *pool, u_char *p, size_t len,
+    ngx_str_t *out)
+{
+    u_char      c, *d, *last, *s;
+    ngx_int_t   hi, lo;
+
+    last = p + len;
+
+    for (s = p; s < last; s++) {
+        if (*s == '%' || *s == '+') {
+            break;
+        }
+    }
+
+    if (s == last) {
+        out->data = p;
+        out->len = len;
+        return NGX_OK;
+    }
+
+    d = ngx_pnalloc(pool, len);
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = d;
+
+    d = ngx_cpymem(d, p, s - p);
+
+    while (s < last) {
+        c = *s++;
+
+        if (c == '+') {
+            *d++ = ' ';
+            continue;
+        }
+
+        if (c != '%') {
+            *d++ = c;
+            continue;
+        }
+
+        if (last - s < 2) {
+            return NGX_DECLINED;
+        }
+
+        hi = ngx_hextoi(s, 1);
+        lo = ngx_hextoi(s + 1, 1);
+
+        if (hi == NGX_ERROR || lo == NGX_ERROR) {
+            return NGX_DECLINED;
+        }
+
+        *d++ = (u_char) (hi * 16 + lo);
+        s += 2;
+    }
+
+    out->len = d - out->data;
+
+    return NGX_OK;
+}
+
+
+/* JSON */
+
+
+ngx_int_t
+ngx_http_clicktrack_parse_json(ngx_pool_t *pool, u_char *p, size_t len,
+    ngx_uint_t max_batch, ngx_http_clicktrack_event_t **events,
+    ngx_uint_t *nevents, ngx_str_t *err)
+{
+    u_char                        c;
+    ngx_int_t                     rc;
+    ngx_str_t                     inner;
+    ngx_array_t                   batch;
+    ngx_http_clicktrack_json_t    j;
+    ngx_http_clicktrack_event_t  *ev;
+
+    j.start = p;
+    j.pos = p;
+    j.end = p + len;
+    j.pool = pool;
+    j.err = err;
+
+    ngx_http_clicktrack_json_ws(&j);
+
+    if (j.pos == j.end) {
+        return ngx_http_clicktrack_json_malformed(&j, j.pos);
+    }
+
+    c = *j.pos;
+
+    if (c == '{') {
+        ev = ngx_pcalloc(pool, sizeof(ngx_http_clicktrack_event_t));
+        if (ev == NULL) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_clicktrack_json_event(&j, ev, 1);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        *events = ev;
+        *nevents = 1;
+
+        goto done;
+    }
+
+    if (c != '[') {
+        if (c == '"' || c == '-' || (c >= '0' && c <= '9')
+            || c == 't' || c == 'f' || c == 'n')
+        {
+            return ngx_http_clicktrack_error(pool, err,
+                                             "JSON must be an object or an "
+                                             "array of objects");
+        }
+
+        return ngx_http_clicktrack_json_malformed(&j, j.pos);
+    }
+
+    j.pos++;
+    ngx_http_clicktrack_json_ws(&j);
+
+    if (j.pos < j.end && *j.pos == ']') {
+        j.pos++;
+        ngx_http_clicktrack_json_ws(&j);
+
+        if (j.pos != j.end) {
+            return ngx_http_clicktrack_json_malformed(&j, j.pos);
+        }
+
+        return ngx_http_clicktrack_error(pool, err, "empty batch");
+    }
+
+    if (ngx_array_init(&batch, pool, max_batch < 8 ? max_batch + 1 : 8,
+                       sizeof(ngx_http_clicktrack_event_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for ( ;; ) {
+        ngx_http_clicktrack_json_ws(&j);
+
+        if (j.pos == j.end) {
+            return ngx_http_clicktrack_json_malformed(&j, j.pos);
+        }
+
+        c = *j.pos;
+
+        if (c != '{') {
+            if (c == '"' || c == '[' || c == '-' || (c >= '0' && c <= '9')
+                || c == 't' || c == 'f' || c == 'n')
+            {
+                return ngx_http_clicktrack_error(pool, err,
+                                                 "event %ui is not an object",
+                                                 batch.nelts + 1);
+            }
+
+            return ngx_http_clicktrack_json_malformed(&j, j.pos);
+        }
+
+        if (batch.nelts == max_batch) {
+            return ngx_http_clicktrack_error(pool, err,
+                                             "batch over %ui events",
+                                             max_batch);
+        }
+
+        ev = ngx_array_push(&batch);
+        if (ev == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(ev, sizeof(ngx_http_clicktrack_event_t));
+
+        rc = ngx_http_clicktrack_json_event(&j, ev, 2);
+
+        if (rc == NGX_DECLINED) {
+            inner = *err;
+
+            return ngx_http_clicktrack_error(pool, err, "event %ui: %V",
+                                             batch.nelts, &inner);
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_http_clicktrack_json_ws(&j);
+
+        if (j.pos < j.end && *j.pos == ',') {
+            j.pos++;
+            continue;
+        }
+
+        if (j.pos < j.end && *j.pos == ']') {
+            j.pos++;
+            break;
+        }
+
+        return ngx_http_clicktrack_json_malformed(&j, j.pos);
+    }
+
+    *events = batch.elts;
+    *nevents = batch.nelts;
+
+done:
+
+    ngx_http_clicktrack_json_ws(&j);
+
+    if (j.pos != j.end) {
+        return ngx_http_clicktrack_json_malformed(&j, j.pos);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_clicktrack_json_ws(ngx_http_clicktrack_json_t *j)
+{
+    while (j->pos < j->end) {
+        switch (*j->pos) {
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            j->pos++;
+            continue;
+        }
+
+        break;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_json_malformed(ngx_http_clicktrack_json_t *j, u_char *p)
+{
+    return ngx_http_clicktrack_error(j->pool, j->err,
+                                     "malformed JSON at byte %uz",
+                                     (size_t) (p - j->start));
+}
+
+
+/*
+ * Checks the string at j->pos (on its '"') and moves past it; *escaped
+ * tells whether it holds any escape.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_json_scan_string(ngx_http_clicktrack_json_t *j,
+    ngx_uint_t *escaped)
+{
+    u_char      *p, *end;
+    ngx_uint_t   i;
+
+    *escaped = 0;
+
+    end = j->end;
+    p = j->pos + 1;
+
+    for ( ;; ) {
+
+        if (p == end) {
+            return ngx_http_clicktrack_json_malformed(j, p);
+        }
+
+        if (*p == '"') {
+            break;
+        }
+
+        if (*p < 0x20) {
+            return ngx_http_clicktrack_json_malformed(j, p);
+        }
+
+        if (*p != '\\') {
+            p++;
+            continue;
+        }
+
+        *escaped = 1;
+
+        if (++p == end) {
+            return ngx_http_clicktrack_json_malformed(j, p);
+        }
+
+        switch (*p) {
+
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            p++;
+            continue;
+
+        case 'u':
+            for (i = 1; i <= 4; i++) {
+                if (p + i == end) {
+                    return ngx_http_clicktrack_json_malformed(j, p + i);
+                }
+
+                if (ngx_hextoi(p + i, 1) == NGX_ERROR) {
+                    return ngx_http_clicktrack_json_malformed(j, p + i);
+                }
+            }
+
+            p += 5;
+            continue;
+
+        default:
+            return ngx_http_clicktrack_json_malformed(j, p);
+        }
+    }
+
+    j->pos = p + 1;
+
+    return NGX_OK;
+}
+
+
+/* the four hex digits at p, already checked */
+
+static ngx_uint_t
+ngx_http_clicktrack_json_hex4(u_char *p)
+{
+    return (ngx_uint_t) ngx_hextoi(p, 4);
+}
+
+
+static u_char *
+ngx_http_clicktrack_utf8_put(u_char *p, ngx_uint_t cp)
+{
+    if (cp < 0x80) {
+        *p++ = (u_char) cp;
+
+    } else if (cp < 0x800) {
+        *p++ = (u_char) (0xc0 | (cp >> 6));
+        *p++ = (u_char) (0x80 | (cp & 0x3f));
+
+    } else if (cp < 0x10000) {
+        *p++ = (u_char) (0xe0 | (cp >> 12));
+        *p++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+        *p++ = (u_char) (0x80 | (cp & 0x3f));
+
+    } else {
+        *p++ = (u_char) (0xf0 | (cp >> 18));
+        *p++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
+        *p++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+        *p++ = (u_char) (0x80 | (cp & 0x3f));
+    }
+
+    return p;
+}
+
+
+/*
+ * The string at j->pos, decoded: without escapes it points into the
+ * input, else to a copy (never longer than the escaped text).
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_json_string(ngx_http_clicktrack_json_t *j, ngx_str_t *s)
+{
+    u_char      c, *d, *p, *last;
+    ngx_int_t   rc;
+    ngx_uint_t  escaped, cp, lo;
+
+    p = j->pos + 1;
+
+    rc = ngx_http_clicktrack_json_scan_string(j, &escaped);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    last = j->pos - 1;
+
+    if (!escaped) {
+        s->data = p;
+        s->len = last - p;
+        return NGX_OK;
+    }
+
+    d = ngx_pnalloc(j->pool, last - p);
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->data = d;
+
+    while (p < last) {
+
+        if (*p != '\\') {
+            *d++ = *p++;
+            continue;
+        }
+
+        p++;
+        c = *p++;
+
+        switch (c) {
+        case 'b':
+            *d++ = '\b';
+            continue;
+        case 'f':
+            *d++ = '\f';
+            continue;
+        case 'n':
+            *d++ = '\n';
+            continue;
+        case 'r':
+            *d++ = '\r';
+            continue;
+        case 't':
+            *d++ = '\t';
+            continue;
+        case 'u':
+            break;
+        default:            /* '"', '\\', '/' */
+            *d++ = c;
+            continue;
+        }
+
+        cp = ngx_http_clicktrack_json_hex4(p);
+        p += 4;
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+
+            /* a high surrogate: a low one must follow, else U+FFFD */
+
+            if (last - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                lo = ngx_http_clicktrack_json_hex4(p + 2);
+
+                if (lo >= 0xdc00 && lo <= 0xdfff) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    p += 6;
+
+                } else {
+                    cp = 0xfffd;
+                }
+
+            } else {
+                cp = 0xfffd;
+            }
+
+        } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+            cp = 0xfffd;
+        }
+
+        d = ngx_http_clicktrack_utf8_put(d, cp);
+    }
+
+    s->len = d - s->data;
+
+    return NGX_OK;
+}
+
+
+/* RFC 8259: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)? */
+
+static ngx_int_t
+ngx_http_clicktrack_json_number(ngx_http_clicktrack_json_t *j, ngx_str_t *s)
+{
+    u_char  *p, *end;
+
+    p = j->pos;
+    end = j->end;
+
+    if (p < end && *p == '-') {
+        p++;
+    }
+
+    if (p == end) {
+        return ngx_http_clicktrack_json_malformed(j, p);
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+    } else {
+        return ngx_http_clicktrack_json_malformed(j, p);
+    }
+
+    if (p < end && *p == '.') {
+        p++;
+
+        if (p == end || *p < '0' || *p > '9') {
+            return ngx_http_clicktrack_json_malformed(j, p);
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == end || *p < '0' || *p > '9') {
+            return ngx_http_clicktrack_json_malformed(j, p);
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    s->data = j->pos;
+    s->len = p - j->pos;
+
+    j->pos = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_json_literal(ngx_http_clicktrack_json_t *j,
+    const char *lit, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (j->pos + i == j->end || j->pos[i] != (u_char) lit[i]) {
+            return ngx_http_clicktrack_json_malformed(j, j->pos + i);
+        }
+    }
+
+    j->pos += n;
+
+    return NGX_OK;
+}
+
+
+/* a string, number or literal at j->pos (not a container) */
+
+static ngx_int_t
+ngx_http_clicktrack_json_skip_scalar(ngx_http_clicktrack_json_t *j)
+{
+    ngx_str_t   s;
+    ngx_uint_t  escaped;
+
+    if (j->pos == j->end) {
+        return ngx_http_clicktrack_json_malformed(j, j->pos);
+    }
+
+    switch (*j->pos) {
+
+    case '"':
+        return ngx_http_clicktrack_json_scan_string(j, &escaped);
+
+    case 't':
+        return ngx_http_clicktrack_json_literal(j, "true", 4);
+
+    case 'f':
+        return ngx_http_clicktrack_json_literal(j, "false", 5);
+
+    case 'n':
+        return ngx_http_clicktrack_json_literal(j, "null", 4);
+
+    default:
+        return ngx_http_clicktrack_json_number(j, &s);
+    }
+}
+
+
+/*
+ * Checks and moves past any value at j->pos, without recursion: a stack
+ * of the open containers, depth of them already open around the value.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_json_skip(ngx_http_clicktrack_json_t *j,
+    ngx_uint_t depth)
+{
+    u_char      c;
+    ngx_int_t   rc;
+    ngx_uint_t  n, escaped;
+    u_char      stack[NGX_HTTP_CLICKTRACK_MAX_DEPTH];
+
+    n = 0;
+
+    for ( ;; ) {
+
+        /* a value is expected at j->pos */
+
+        ngx_http_clicktrack_json_ws(j);
+
+        if (j->pos < j->end && (*j->pos == '{' || *j->pos == '[')) {
+
+            if (depth + n + 1 > NGX_HTTP_CLICKTRACK_MAX_DEPTH) {
+                return ngx_http_clicktrack_error(j->pool, j->err,
+                                                 "JSON nested too deeply");
+            }
+
+            c = *j->pos++;
+            stack[n++] = (c == '{') ? '}' : ']';
+
+            ngx_http_clicktrack_json_ws(j);
+
+            if (j->pos < j->end && *j->pos == stack[n - 1]) {
+                /* empty */
+                j->pos++;
+                n--;
+                goto next;
+            }
+
+            if (c == '[') {
+                continue;
+            }
+
+            goto member;
+        }
+
+        rc = ngx_http_clicktrack_json_skip_scalar(j);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+    next:
+
+        /* after a value: the end, or a separator, or a close */
+
+        if (n == 0) {
+            return NGX_OK;
+        }
+
+        ngx_http_clicktrack_json_ws(j);
+
+        if (j->pos == j->end) {
+            return ngx_http_clicktrack_json_malformed(j, j->pos);
+        }
+
+        if (*j->pos == stack[n - 1]) {
+            j->pos++;
+            n--;
+            goto next;
+        }
+
+        if (*j->pos != ',') {
+            return ngx_http_clicktrack_json_malformed(j, j->pos);
+        }
+
+        j->pos++;
+
+        if (stack[n - 1] == ']') {
+            continue;
+        }
+
+    member:
+
+        /* in an object: "name" : */
+
+        ngx_http_clicktrack_json_ws(j);
+
+        if (j->pos == j->end || *j->pos != '"') {
+            return ngx_http_clicktrack_json_malformed(j, j->pos);
+        }
+
+        rc = ngx_http_clicktrack_json_scan_string(j, &escaped);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_http_clicktrack_json_ws(j);
+
+        if (j->pos == j->end || *j->pos != ':') {
+            return ngx_http_clicktrack_json_malformed(j, j->pos);
+        }
+
+        j->pos++;
+    }
+}
+
+
+/* an object member's name and ':', leaving j->pos on the value */
+
+static ngx_int_t
+ngx_http_clicktrack_json_member(ngx_http_clicktrack_json_t *j,
+    ngx_str_t *name)
+{
+    ngx_int_t  rc;
+
+    ngx_http_clicktrack_json_ws(j);
+
+    if (j->pos == j->end || *j->pos != '"') {
+        return ngx_http_clicktrack_json_malformed(j, j->pos);
+    }
+
+    rc = ngx_http_clicktrack_json_string(j, name);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_http_clicktrack_json_ws(j);
+
+    if (j->pos == j->end || *j->pos != ':') {
+        return ngx_http_clicktrack_json_malformed(j, j->pos);
+    }
+
+    j->pos++;
+
+    ngx_http_clicktrack_json_ws(j);
+
+    if (j->pos == j->end) {
+        return ngx_http_clicktrack_json_malformed(j, j->pos);
+    }
+
+    return NGX_OK;
+}
+
+
+/* after a member: NGX_AGAIN on ',', NGX_OK on close */
+
+static ngx_int_t
+ngx_http_clicktrack_json_next(ngx_http_clicktrack_json_t *j, u_char close)
+{
+    ngx_http_clicktrack_json_ws(j);
+
+    if (j->pos < j->end) {
+
+        if (*j->pos == ',') {
+            j->pos++;
+            return NGX_AGAIN;
+        }
+
+        if (*j->pos == close) {
+            j->pos++;
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_clicktrack_json_malformed(j, j->pos);
+}
+
+
+/* a value of the wrong type: still checked (and skipped), then rejected */
+
+static ngx_int_t
+ngx_http_clicktrack_json_wrong_type(ngx_http_clicktrack_json_t *j,
+    ngx_uint_t depth, const char *fmt, ngx_str_t *name)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_clicktrack_json_skip(j, depth);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_clicktrack_error(j->pool, j->err, fmt, name);
+}
+
+
+/* the event object at j->pos, which is the depth-th container */
+
+static ngx_int_t
+ngx_http_clicktrack_json_event(ngx_http_clicktrack_json_t *j,
+    ngx_http_clicktrack_event_t *ev, ngx_uint_t depth)
+{
+    u_char      c;
+    ngx_int_t   rc;
+    ngx_str_t   name, value;
+    ngx_uint_t  k, seen;
+
+    seen = 0;
+
+    j->pos++;
+    ngx_http_clicktrack_json_ws(j);
+
+    if (j->pos < j->end && *j->pos == '}') {
+        j->pos++;
+        goto done;
+    }
+
+    do {
+        rc = ngx_http_clicktrack_json_member(j, &name);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        k = ngx_http_clicktrack_key(&name, 1);
+        c = *j->pos;
+
+        switch (k) {
+
+        case NGX_HTTP_CLICKTRACK_KEY_IGNORE:
+            rc = ngx_http_clicktrack_json_skip(j, depth);
+            break;
+
+        case NGX_HTTP_CLICKTRACK_KEY_P:
+
+            if (c == 'n') {
+                rc = ngx_http_clicktrack_json_literal(j, "null", 4);
+                break;
+            }
+
+            if (c != '{') {
+                rc = ngx_http_clicktrack_json_wrong_type(j, depth,
+                                                  "\"%V\" must be an object",
+                                                  &ngx_http_clicktrack_keys[k]);
+                break;
+            }
+
+            if (seen & ((ngx_uint_t) 1 << k)) {
+                return ngx_http_clicktrack_error(j->pool, j->err,
+                                                 "duplicate key \"p\"");
+            }
+
+            seen |= (ngx_uint_t) 1 << k;
+
+            if (depth + 1 > NGX_HTTP_CLICKTRACK_MAX_DEPTH) {
+                return ngx_http_clicktrack_error(j->pool, j->err,
+                                                 "JSON nested too deeply");
+            }
+
+            rc = ngx_http_clicktrack_json_props(j, ev, depth + 1);
+            break;
+
+        case NGX_HTTP_CLICKTRACK_KEY_TS:
+
+            if (c == 'n') {
+                rc = ngx_http_clicktrack_json_literal(j, "null", 4);
+                break;
+            }
+
+            if (c != '-' && (c < '0' || c > '9')) {
+                rc = ngx_http_clicktrack_json_wrong_type(j, depth,
+                                                  "\"%V\" must be a number",
+                                                  &ngx_http_clicktrack_keys[k]);
+                break;
+            }
+
+            rc = ngx_http_clicktrack_json_number(j, &value);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            rc = ngx_http_clicktrack_set_key(j->pool, ev, k, &value, &seen,
+                                             j->err);
+            break;
+
+        default: /* t u r l c v s */
+
+            if (c == 'n') {
+                rc = ngx_http_clicktrack_json_literal(j, "null", 4);
+                break;
+            }
+
+            if (c != '"') {
+                rc = ngx_http_clicktrack_json_wrong_type(j, depth,
+                                                  "\"%V\" must be a string",
+                                                  &ngx_http_clicktrack_keys[k]);
+                break;
+            }
+
+            rc = ngx_http_clicktrack_json_string(j, &value);
+            if (rc != NGX_OK || value.len == 0) {
+                break;
+            }
+
+            rc = ngx_http_clicktrack_set_key(j->pool, ev, k, &value, &seen,
+                                             j->err);
+            break;
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        rc = ngx_http_clicktrack_json_next(j, '}');
+
+    } while (rc == NGX_AGAIN);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+done:
+
+    if (ev->type.len == 0) {
+        ev->type.data = ngx_http_clicktrack_pageview;
+        ev->type.len = sizeof(ngx_http_clicktrack_pageview) - 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the "p" object at j->pos, which is the depth-th container */
+
+static ngx_int_t
+ngx_http_clicktrack_json_props(ngx_http_clicktrack_json_t *j,
+    ngx_http_clicktrack_event_t *ev, ngx_uint_t depth)
+{
+    u_char                           *last;
+    ngx_int_t                         rc;
+    ngx_str_t                         name, value, quoted;
+    ngx_http_clicktrack_prop_type_e   type;
+    u_char                            buf[NGX_HTTP_CLICKTRACK_ERR_NAME_LEN];
+
+    j->pos++;
+    ngx_http_clicktrack_json_ws(j);
+
+    if (j->pos < j->end && *j->pos == '}') {
+        j->pos++;
+        return NGX_OK;
+    }
+
+    do {
+        rc = ngx_http_clicktrack_json_member(j, &name);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        switch (*j->pos) {
+
+        case '"':
+            rc = ngx_http_clicktrack_json_string(j, &value);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            if (value.len == 0) {
+                goto next;
+            }
+
+            type = NGX_HTTP_CLICKTRACK_PROP_STRING;
+            break;
+
+        case 't':
+            rc = ngx_http_clicktrack_json_literal(j, "true", 4);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            value.data = ngx_http_clicktrack_true;
+            value.len = sizeof(ngx_http_clicktrack_true) - 1;
+            type = NGX_HTTP_CLICKTRACK_PROP_TRUE;
+            break;
+
+        case 'f':
+            rc = ngx_http_clicktrack_json_literal(j, "false", 5);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            value.data = ngx_http_clicktrack_false;
+            value.len = sizeof(ngx_http_clicktrack_false) - 1;
+            type = NGX_HTTP_CLICKTRACK_PROP_FALSE;
+            break;
+
+        case 'n':
+            rc = ngx_http_clicktrack_json_literal(j, "null", 4);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            goto next;
+
+        case '{':
+        case '[':
+            last = ngx_http_clicktrack_printable(buf, name.data, name.len);
+            quoted.data = buf;
+            quoted.len = last - buf;
+
+            return ngx_http_clicktrack_json_wrong_type(j, depth,
+                                      "prop \"%V\" must be a string, number "
+                                      "or boolean", &quoted);
+
+        default:
+            rc = ngx_http_clicktrack_json_number(j, &value);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            type = NGX_HTTP_CLICKTRACK_PROP_NUMBER;
+            break;
+        }
+
+        rc = ngx_http_clicktrack_add_prop(j->pool, ev, &name, &value, type,
+                                          j->err);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+    next:
+
+        rc = ngx_http_clicktrack_json_next(j, '}');
+
+    } while (rc == NGX_AGAIN);
+
+    return rc;
+}
+
+
+/* the record */
+
+
+u_char *
+ngx_http_clicktrack_format_ts(u_char *p, time_t sec, ngx_msec_t msec)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime(sec, &tm);
+
+    return ngx_sprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d.%03MZ",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
+                       (ngx_msec_t) (msec % 1000));
+}
+
+
+size_t
+ngx_http_clicktrack_event_json_len(ngx_http_clicktrack_event_t *ev,
+    ngx_http_clicktrack_common_t *common)
+{
+    size_t       len, n;
+    ngx_str_t   *key, *v;
+    ngx_uint_t   i, members;
+    ngx_str_t    values[NGX_HTTP_CLICKTRACK_F_PROPS];
+    u_char       buf[NGX_INT64_LEN];
+
+    values[NGX_HTTP_CLICKTRACK_F_ID].data = ev->id;
+    values[NGX_HTTP_CLICKTRACK_F_ID].len =
+                          ngx_strnlen(ev->id, NGX_HTTP_CLICKTRACK_UUID_LEN);
+    values[NGX_HTTP_CLICKTRACK_F_TS].data = common->ts;
+    values[NGX_HTTP_CLICKTRACK_F_TS].len =
+                          ngx_strnlen(common->ts, NGX_HTTP_CLICKTRACK_TS_LEN);
+    values[NGX_HTTP_CLICKTRACK_F_TYPE] = ev->type;
+    values[NGX_HTTP_CLICKTRACK_F_CATEGORY] = ev->category;
+    values[NGX_HTTP_CLICKTRACK_F_LABEL] = ev->label;
+    values[NGX_HTTP_CLICKTRACK_F_URL] = ev->url;
+    values[NGX_HTTP_CLICKTRACK_F_REFERRER] = ev->referrer;
+    values[NGX_HTTP_CLICKTRACK_F_VISITOR] = ev->visitor;
+    values[NGX_HTTP_CLICKTRACK_F_SESSION] = ev->session;
+    values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS].data = buf;
+    values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS].len = (ev->client_ts > 0)
+                               ? (size_t) (ngx_sprintf(buf, "%L",
+                                                       ev->client_ts) - buf)
+                               : 0;
+    values[NGX_HTTP_CLICKTRACK_F_HOST] = common->host;
+    values[NGX_HTTP_CLICKTRACK_F_IP] = common->ip;
+    values[NGX_HTTP_CLICKTRACK_F_UA] = common->ua;
+
+    len = sizeof("{}") - 1;
+    members = 0;
+
+    for (i = 0; i < NGX_HTTP_CLICKTRACK_F_PROPS; i++) {
+        v = &values[i];
+
+        if (v->len == 0 || v->data == NULL) {
+            continue;
+        }
+
+        key = &ngx_http_clicktrack_builtin[i];
+
+        /* "key": */
+        len += key->len + 3;
+
+        if (i == NGX_HTTP_CLICKTRACK_F_CLIENT_TS) {
+            len += v->len;
+
+        } else {
+            len += 2 + ngx_http_clicktrack_json_escape_len(v->data, v->len);
+        }
+
+        members++;
+    }
+
+    if (ev->nprops) {
+        len += sizeof("\"props\":") - 1 + ngx_http_clicktrack_props_len(ev);
+        members++;
+    }
+
+    for (i = 0; i < common->nfields; i++) {
+        v = &common->fields[i].value;
+
+        if (v->len == 0 || v->data == NULL) {
+            continue;
+        }
+
+        n = ngx_http_clicktrack_string_len(common->fields[i].name.data,
+                                           common->fields[i].name.len);
+
+        len += n + 1 + ngx_http_clicktrack_string_len(v->data, v->len);
+        members++;
+    }
+
+    /* commas */
+    if (members) {
+        len += members - 1;
+    }
+
+    return len;
+}
+
+
+u_char *
+ngx_http_clicktrack_event_json_write(u_char *p,
+    ngx_http_clicktrack_event_t *ev, ngx_http_clicktrack_common_t *common)
+{
+    ngx_str_t   *v;
+    ngx_uint_t   i, first;
+    ngx_str_t    values[NGX_HTTP_CLICKTRACK_F_PROPS];
+
+    values[NGX_HTTP_CLICKTRACK_F_ID].data = ev->id;
+    values[NGX_HTTP_CLICKTRACK_F_ID].len =
+                          ngx_strnlen(ev->id, NGX_HTTP_CLICKTRACK_UUID_LEN);
+    values[NGX_HTTP_CLICKTRACK_F_TS].data = common->ts;
+    values[NGX_HTTP_CLICKTRACK_F_TS].len =
+                          ngx_strnlen(common->ts, NGX_HTTP_CLICKTRACK_TS_LEN);
+    values[NGX_HTTP_CLICKTRACK_F_TYPE] = ev->type;
+    values[NGX_HTTP_CLICKTRACK_F_CATEGORY] = ev->category;
+    values[NGX_HTTP_CLICKTRACK_F_LABEL] = ev->label;
+    values[NGX_HTTP_CLICKTRACK_F_URL] = ev->url;
+    values[NGX_HTTP_CLICKTRACK_F_REFERRER] = ev->referrer;
+    values[NGX_HTTP_CLICKTRACK_F_VISITOR] = ev->visitor;
+    values[NGX_HTTP_CLICKTRACK_F_SESSION] = ev->session;
+    values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS].data = NULL;
+    values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS].len = 0;
+    values[NGX_HTTP_CLICKTRACK_F_HOST] = common->host;
+    values[NGX_HTTP_CLICKTRACK_F_IP] = common->ip;
+    values[NGX_HTTP_CLICKTRACK_F_UA] = common->ua;
+
+    *p++ = '{';
+    first = 1;
+
+    for (i = 0; i < NGX_HTTP_CLICKTRACK_F_PROPS; i++) {
+
+        if (i == NGX_HTTP_CLICKTRACK_F_CLIENT_TS) {
+            if (ev->client_ts > 0) {
+                p = ngx_http_clicktrack_member(p, &first,
+                                               &ngx_http_clicktrack_builtin[i]);
+                p = ngx_sprintf(p, "%L", ev->client_ts);
+            }
+
+            continue;
+        }
+
+        v = &values[i];
+
+        if (v->len == 0 || v->data == NULL) {
+            continue;
+        }
+
+        p = ngx_http_clicktrack_member(p, &first,
+                                       &ngx_http_clicktrack_builtin[i]);
+        p = ngx_http_clicktrack_string(p, v->data, v->len);
+    }
+
+    if (ev->nprops) {
+        v = &ngx_http_clicktrack_builtin[NGX_HTTP_CLICKTRACK_F_PROPS];
+
+        p = ngx_http_clicktrack_member(p, &first, v);
+        p = ngx_http_clicktrack_props_write(p, ev);
+    }
+
+    for (i = 0; i < common->nfields; i++) {
+        v = &common->fields[i].value;
+
+        if (v->len == 0 || v->data == NULL) {
+            continue;
+        }
+
+        if (!first) {
+            *p++ = ',';
+        }
+
+        first = 0;
+
+        p = ngx_http_clicktrack_string(p, common->fields[i].name.data,
+                                       common->fields[i].name.len);
+        *p++ = ':';
+        p = ngx_http_clicktrack_string(p, v->data, v->len);
+    }
+
+    *p++ = '}';
+
+    return p;
+}
+
+
+/* writes [,]"key": */
+
+static u_char *
+ngx_http_clicktrack_member(u_char *p, ngx_uint_t *first, ngx_str_t *key)
+{
+    if (!*first) {
+        *p++ = ',';
+    }
+
+    *first = 0;
+
+    *p++ = '"';
+    p = ngx_cpymem(p, key->data, key->len);
+    *p++ = '"';
+    *p++ = ':';
+
+    return p;
+}
+
+
+static size_t
+ngx_http_clicktrack_props_len(ngx_http_clicktrack_event_t *ev)
+{
+    size_t                       len;
+    ngx_uint_t                   i;
+    ngx_http_clicktrack_prop_t  *prop;
+
+    /* {} and the commas */
+    len = 2 + ev->nprops - 1;
+
+    for (i = 0; i < ev->nprops; i++) {
+        prop = &ev->props[i];
+
+        len += ngx_http_clicktrack_string_len(prop->name.data, prop->name.len)
+               + 1;
+
+        switch (prop->type) {
+
+        case NGX_HTTP_CLICKTRACK_PROP_NUMBER:
+            len += prop->value.len;
+            break;
+
+        case NGX_HTTP_CLICKTRACK_PROP_TRUE:
+            len += sizeof("true") - 1;
+            break;
+
+        case NGX_HTTP_CLICKTRACK_PROP_FALSE:
+            len += sizeof("false") - 1;
+            break;
+
+        default:
+            len += ngx_http_clicktrack_string_len(prop->value.data,
+                                                  prop->value.len);
+        }
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_http_clicktrack_props_write(u_char *p, ngx_http_clicktrack_event_t *ev)
+{
+    ngx_uint_t                   i;
+    ngx_http_clicktrack_prop_t  *prop;
+
+    *p++ = '{';
+
+    for (i = 0; i < ev->nprops; i++) {
+        prop = &ev->props[i];
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_http_clicktrack_string(p, prop->name.data, prop->name.len);
+        *p++ = ':';
+
+        switch (prop->type) {
+
+        case NGX_HTTP_CLICKTRACK_PROP_NUMBER:
+            p = ngx_cpymem(p, prop->value.data, prop->value.len);
+            break;
+
+        case NGX_HTTP_CLICKTRACK_PROP_TRUE:
+            p = ngx_cpymem(p, "true", sizeof("true") - 1);
+            break;
+
+        case NGX_HTTP_CLICKTRACK_PROP_FALSE:
+            p = ngx_cpymem(p, "false", sizeof("false") - 1);
+            break;
+
+        default:
+            p = ngx_http_clicktrack_string(p, prop->value.data,
+                                           prop->value.len);
+        }
+    }
+
+    *p++ = '}';
+
+    return p;
+}
+
+
+/* a quoted JSON string */
+
+static size_t
+ngx_http_clicktrack_string_len(u_char *p, size_t len)
+{
+    return 2 + ngx_http_clicktrack_json_escape_len(p, len);
+}
+
+
+static u_char *
+ngx_http_clicktrack_string(u_char *dst, u_char *src, size_t len)
+{
+    *dst++ = '"';
+    dst = ngx_http_clicktrack_json_escape(dst, src, len);
+    *dst++ = '"';
+
+    return dst;
+}
+
+
+/* escaping */
+
+
+/*
+ * The length of the UTF-8 sequence at p (1 for ASCII): *valid is 0 for the
+ * maximal subpart of an ill-formed sequence, which is then the length
+ * (Unicode table 3-7 of well-formed byte sequences).
+ */
+
+static size_t
+ngx_http_clicktrack_utf8_next(u_char *p, u_char *last, ngx_uint_t *valid)
+{
+    u_char  c, lo, hi;
+    size_t  i, need;
+
+    c = p[0];
+
+    *valid = 1;
+
+    if (c < 0x80) {
+        return 1;
+    }
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+
+        if (c == 0xe0) {
+            lo = 0xa0;               /* no overlongs */
+
+        } else if (c == 0xed) {
+            hi = 0x9f;               /* no surrogates */
+        }
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+
+        if (c == 0xf0) {
+            lo = 0x90;               /* no overlongs */
+
+        } else if (c == 0xf4) {
+            hi = 0x8f;               /* up to U+10FFFF */
+        }
+
+    } else {
+        /* 80-C1 (continuations, overlong leads), F5-FF */
+        *valid = 0;
+        return 1;
+    }
+
+    for (i = 1; i <= need; i++) {
+
+        if (p + i == last || p[i] < lo || p[i] > hi) {
+            *valid = 0;
+            return i;
+        }
+
+        lo = 0x80;
+        hi = 0xbf;
+    }
+
+    return need + 1;
+}
+
+
+size_t
+ngx_http_clicktrack_json_escape_len(u_char *p, size_t len)
+{
+    u_char      c, *last;
+    size_t      n, size;
+    ngx_uint_t  valid;
+
+    size = 0;
+    last = p + len;
+
+    while (p < last) {
+        c = *p;
+
+        if (c >= 0x80) {
+            n = ngx_http_clicktrack_utf8_next(p, last, &valid);
+
+            if (!valid) {
+                size += 3;                          /* U+FFFD */
+
+            } else if (n == 3 && c == 0xe2 && p[1] == 0x80
+                       && (p[2] == 0xa8 || p[2] == 0xa9))
+            {
+                size += sizeof("\\u2028") - 1;
+
+            } else {
+                size += n;
+            }
+
+            p += n;
+            continue;
+        }
+
+        switch (c) {
+        case '"':
+        case '\\':
+        case '\b':
+        case '\f':
+        case '\n':
+        case '\r':
+        case '\t':
+            size += 2;
+            break;
+
+        default:
+            size += (c < 0x20 || c == 0x7f) ? sizeof("\\u0000") - 1 : 1;
+        }
+
+        p++;
+    }
+
+    return size;
+}
+
+
+u_char *
+ngx_http_clicktrack_json_escape(u_char *dst, u_char *src, size_t len)
+{
+    u_char      c, *last;
+    size_t      n;
+    ngx_uint_t  valid;
+
+    last = src + len;
+
+    while (src < last) {
+        c = *src;
+
+        if (c >= 0x80) {
+            n = ngx_http_clicktrack_utf8_next(src, last, &valid);
+
+            if (!valid) {
+                *dst++ = 0xef;
+                *dst++ = 0xbf;
+                *dst++ = 0xbd;
+
+            } else if (n == 3 && c == 0xe2 && src[1] == 0x80
+                       && (src[2] == 0xa8 || src[2] == 0xa9))
+            {
+                dst = ngx_cpymem(dst, (src[2] == 0xa8) ? "\\u2028" : "\\u2029",
+                                 sizeof("\\u2028") - 1);
+
+            } else {
+                dst = ngx_cpymem(dst, src, n);
+            }
+
+            src += n;
+            continue;
+        }
+
+        src++;
+
+        switch (c) {
+        case '"':
+        case '\\':
+            *dst++ = '\\';
+            *dst++ = c;
+            continue;
+        case '\b':
+            *dst++ = '\\';
+            *dst++ = 'b';
+            continue;
+        case '\f':
+            *dst++ = '\\';
+            *dst++ = 'f';
+            continue;
+        case '\n':
+            *dst++ = '\\';
+            *dst++ = 'n';
+            continue;
+        case '\r':
+            *dst++ = '\\';
+            *dst++ = 'r';
+            continue;
+        case '\t':
+            *dst++ = '\\';
+            *dst++ = 't';
+            continue;
+        }
+
+        if (c < 0x20 || c == 0x7f) {
+            *dst++ = '\\';
+            *dst++ = 'u';
+            *dst++ = '0';
+            *dst++ = '0';
+            *dst++ = ngx_http_clicktrack_hex[c >> 4];
+            *dst++ = ngx_http_clicktrack_hex[c & 0xf];
+            continue;
+        }
+
+        *dst++ = c;
+    }
+
+    return dst;
+}

@@ -1,0 +1,127 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#ifndef _NGX_HTTP_CLICKTRACK_MODULE_H_INCLUDED_
+#define _NGX_HTTP_CLICKTRACK_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_HTTP_CLICKTRACK_IP_FULL       0
+#define NGX_HTTP_CLICKTRACK_IP_ANONYMIZE  1
+#define NGX_HTTP_CLICKTRACK_IP_OFF        2
+
+#define NGX_HTTP_CLICKTRACK_ORIGIN_OFF    0
+#define NGX_HTTP_CLICKTRACK_ORIGIN_ANY    1
+#define NGX_HTTP_CLICKTRACK_ORIGIN_LIST   2
+
+
+typedef struct ngx_http_clicktrack_queue_s  ngx_http_clicktrack_queue_t;
+
+
+/* clicktrack_redis: where and how to connect, resolved at configuration */
+
+typedef struct {
+    ngx_str_t                        name;        /* as written */
+    u_char                          *host;        /* numeric, NUL-terminated */
+    int                              port;
+    u_char                          *unix_path;   /* NUL-terminated */
+    ngx_str_t                        password;
+    ngx_int_t                        db;
+    ngx_msec_t                       connect_timeout;
+    ngx_msec_t                       command_timeout;
+} ngx_http_clicktrack_redis_conf_t;
+
+
+/* clicktrack_recent: the capped stream of recent events */
+
+typedef struct {
+    ngx_str_t                        key;
+    ngx_uint_t                       max;
+    ngx_str_t                        max_text;    /* "10000", for XADD */
+} ngx_http_clicktrack_recent_t;
+
+
+/* clicktrack_cookie */
+
+typedef struct {
+    ngx_str_t                        name;
+    ngx_str_t                        attrs;       /* "; Max-Age=...; Path=/" */
+} ngx_http_clicktrack_cookie_t;
+
+
+/* clicktrack_field */
+
+typedef struct {
+    ngx_str_t                        name;
+    ngx_http_complex_value_t         value;
+} ngx_http_clicktrack_field_t;
+
+
+typedef struct {
+    ngx_atomic_t                     accepted;
+    ngx_atomic_t                     rejected;
+    ngx_atomic_t                     filtered;
+    ngx_atomic_t                     queued;
+    ngx_atomic_t                     queued_bytes;
+    ngx_atomic_t                     in_flight;
+    ngx_atomic_t                     pushed;
+    ngx_atomic_t                     spooled;
+    ngx_atomic_t                     replayed;
+    ngx_atomic_t                     dropped;
+    ngx_atomic_t                     redis_up;      /* live connections */
+    ngx_atomic_t                     redis_down;    /* workers waiting */
+    ngx_atomic_t                     redis_errors;
+    ngx_atomic_t                     reconnects;
+    ngx_atomic_t                     stream_clients;
+} ngx_http_clicktrack_counters_t;
+
+
+typedef struct {
+    ngx_http_clicktrack_redis_conf_t  *redis;     /* NULL: not configured */
+
+    size_t                           queue_size;
+    ngx_uint_t                       queue_batch;
+    ngx_msec_t                       queue_flush;
+    ngx_msec_t                       shutdown_timeout;
+
+    ngx_shm_zone_t                  *shm_zone;
+    ngx_http_clicktrack_counters_t  *counters;    /* in shm_zone */
+
+    /* this worker's queue and connection, set up in init_process */
+    ngx_http_clicktrack_queue_t     *queue;
+
+    ngx_uint_t                       used;        /* a handler is set */
+
+    /* where the first user of Redis was configured, for "nginx -t" */
+    ngx_str_t                        user_name;
+    u_char                          *user_file;
+    ngx_uint_t                       user_line;
+} ngx_http_clicktrack_main_conf_t;
+
+
+typedef struct {
+    ngx_http_complex_value_t        *list;
+    ngx_http_clicktrack_recent_t    *recent;      /* NULL: off */
+    ngx_http_clicktrack_cookie_t    *cookie;      /* NULL: off */
+    ngx_array_t                     *fields;      /* NULL: none */
+    ngx_uint_t                       ip;
+    ngx_flag_t                       ignore_bots;
+    ngx_flag_t                       dnt;
+    ngx_uint_t                       origin;
+    ngx_array_t                     *origins;     /* of ngx_str_t */
+    size_t                           max_body;
+    ngx_uint_t                       max_batch;
+} ngx_http_clicktrack_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_clicktrack_module;
+
+
+#endif /* _NGX_HTTP_CLICKTRACK_MODULE_H_INCLUDED_ */

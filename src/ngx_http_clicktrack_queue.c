@@ -1,0 +1,767 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_http_clicktrack_module.h"
+#include "ngx_http_clicktrack_queue.h"
+#include "ngx_http_clicktrack_redis.h"
+
+
+/*
+ * The queue is one ring of clicktrack_queue size bytes per worker,
+ * allocated once.  Records follow each other from "head" to "tail":
+ *
+ *   head .. send    in flight: sent, not yet answered by Redis
+ *   send .. tail    queued: waiting for the next batch
+ *
+ * A record never wraps: when it does not fit before the end of the ring, a
+ * zero size marks the wrap (or the end is too close for a header) and the
+ * record goes to the start.  A record leaves the ring only when Redis has
+ * answered for its whole batch; a lost connection sends every batch in
+ * flight again, in order.
+ */
+
+
+#define NGX_HTTP_CLICKTRACK_MAX_FLIGHT    8
+#define NGX_HTTP_CLICKTRACK_WATCH         100
+#define NGX_HTTP_CLICKTRACK_XADD_ARGS     8
+
+
+typedef struct {
+    uint32_t                         size;      /* aligned; 0: wrap */
+    uint32_t                         list_len;
+    uint32_t                         json_len;
+    uint32_t                         reserved;
+    ngx_http_clicktrack_recent_t    *recent;    /* NULL: off */
+    /* u_char list[list_len], json[json_len] */
+} ngx_http_clicktrack_record_t;
+
+
+typedef struct {
+    ngx_http_clicktrack_queue_t     *queue;
+    u_char                          *end;       /* after its last record */
+    ngx_uint_t                       events;
+    size_t                           bytes;
+    ngx_uint_t                       pending;   /* replies owed */
+    unsigned                         failed:1;
+} ngx_http_clicktrack_batch_t;
+
+
+struct ngx_http_clicktrack_queue_s {
+    ngx_http_clicktrack_redis_t      redis;
+    ngx_http_clicktrack_main_conf_t *mcf;
+    ngx_http_clicktrack_counters_t  *counters;
+    ngx_log_t                       *log;
+
+    u_char                          *start;
+    u_char                          *end;
+    u_char                          *head;
+    u_char                          *send;
+    u_char                          *tail;
+
+    ngx_uint_t                       queued;    /* records in send..tail */
+    ngx_uint_t                       flight;    /* records in head..send */
+    size_t                           bytes;     /* of all records */
+
+    ngx_http_clicktrack_batch_t      batch[NGX_HTTP_CLICKTRACK_MAX_FLIGHT];
+    ngx_uint_t                       first;
+    ngx_uint_t                       nbatches;
+
+    /* scratch for one batch, sized for clicktrack_queue batch= */
+    ngx_http_clicktrack_record_t   **recs;
+    u_char                          *grouped;
+    const char                     **argv;
+    size_t                          *argvlen;
+
+    ngx_event_t                      flush_timer;
+    ngx_event_t                      flush_event;
+    ngx_event_t                      watch_timer;
+    ngx_event_t                      shutdown_timer;
+
+    ngx_uint_t                       drops;     /* not logged yet */
+    time_t                           drop_logged;
+    time_t                           xadd_logged;
+
+    unsigned                         exiting:1;
+};
+
+
+static void ngx_http_clicktrack_queue_ready(ngx_http_clicktrack_redis_t *rc);
+static void ngx_http_clicktrack_queue_lost(ngx_http_clicktrack_redis_t *rc);
+static void ngx_http_clicktrack_queue_flush(ngx_event_t *ev);
+static void ngx_http_clicktrack_queue_send(ngx_http_clicktrack_queue_t *q);
+static ngx_int_t ngx_http_clicktrack_queue_send_batch(
+    ngx_http_clicktrack_queue_t *q);
+static void ngx_http_clicktrack_queue_rpush_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_clicktrack_queue_xadd_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_clicktrack_queue_answered(
+    ngx_http_clicktrack_batch_t *b);
+static void ngx_http_clicktrack_queue_kick(ngx_http_clicktrack_queue_t *q);
+static void ngx_http_clicktrack_queue_watch(ngx_event_t *ev);
+static void ngx_http_clicktrack_queue_deadline(ngx_event_t *ev);
+static void ngx_http_clicktrack_queue_discard(ngx_http_clicktrack_queue_t *q,
+    const char *when);
+static ngx_http_clicktrack_record_t *ngx_http_clicktrack_queue_at(
+    ngx_http_clicktrack_queue_t *q, u_char *p);
+
+
+ngx_int_t
+ngx_http_clicktrack_queue_init(ngx_cycle_t *cycle,
+    ngx_http_clicktrack_main_conf_t *mcf)
+{
+    ngx_uint_t                    n;
+    ngx_http_clicktrack_queue_t  *q;
+
+    q = ngx_pcalloc(cycle->pool, sizeof(ngx_http_clicktrack_queue_t));
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the pages of the ring are touched only as events arrive */
+
+    q->start = ngx_alloc(mcf->queue_size, cycle->log);
+    if (q->start == NULL) {
+        return NGX_ERROR;
+    }
+
+    q->end = q->start + mcf->queue_size;
+    q->head = q->start;
+    q->send = q->start;
+    q->tail = q->start;
+
+    n = mcf->queue_batch;
+
+    q->recs = ngx_palloc(cycle->pool, n * sizeof(void *));
+    q->grouped = ngx_palloc(cycle->pool, n);
+    q->argv = ngx_palloc(cycle->pool, (n + 2) * sizeof(char *));
+    q->argvlen = ngx_palloc(cycle->pool, (n + 2) * sizeof(size_t));
+
+    if (q->recs == NULL || q->grouped == NULL || q->argv == NULL
+        || q->argvlen == NULL)
+    {
+        ngx_free(q->start);
+        return NGX_ERROR;
+    }
+
+    q->mcf = mcf;
+    q->counters = mcf->counters;
+    q->log = cycle->log;
+
+    q->flush_timer.handler = ngx_http_clicktrack_queue_flush;
+    q->flush_timer.data = q;
+    q->flush_timer.log = cycle->log;
+    q->flush_timer.cancelable = 1;
+
+    q->flush_event.handler = ngx_http_clicktrack_queue_flush;
+    q->flush_event.data = q;
+    q->flush_event.log = cycle->log;
+
+    /*
+     * Not cancelable: while events wait, this timer keeps a worker that is
+     * shutting down alive, and notices the shutdown.
+     */
+
+    q->watch_timer.handler = ngx_http_clicktrack_queue_watch;
+    q->watch_timer.data = q;
+    q->watch_timer.log = cycle->log;
+
+    q->shutdown_timer.handler = ngx_http_clicktrack_queue_deadline;
+    q->shutdown_timer.data = q;
+    q->shutdown_timer.log = cycle->log;
+
+    if (ngx_http_clicktrack_redis_init(&q->redis, mcf->redis, mcf->counters,
+                                       cycle->log)
+        != NGX_OK)
+    {
+        ngx_free(q->start);
+        return NGX_ERROR;
+    }
+
+    q->redis.ready = ngx_http_clicktrack_queue_ready;
+    q->redis.lost = ngx_http_clicktrack_queue_lost;
+    q->redis.data = q;
+
+    mcf->queue = q;
+
+    ngx_http_clicktrack_redis_connect(&q->redis);
+
+    return NGX_OK;
+}
+
+
+/* the worker is going away: what is still here is lost */
+
+void
+ngx_http_clicktrack_queue_exit(ngx_http_clicktrack_queue_t *q)
+{
+    ngx_http_clicktrack_queue_discard(q, "at exit");
+
+    ngx_http_clicktrack_redis_close(&q->redis);
+
+    if (q->flush_event.posted) {
+        ngx_delete_posted_event(&q->flush_event);
+    }
+
+    ngx_free(q->start);
+    q->start = NULL;
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_queue_push(ngx_http_clicktrack_queue_t *q,
+    ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
+    size_t len)
+{
+    u_char                        *p;
+    size_t                         size;
+    ngx_http_clicktrack_record_t  *rec;
+
+    size = ngx_align(sizeof(ngx_http_clicktrack_record_t) + list->len + len,
+                     NGX_ALIGNMENT);
+
+    if (q->queued + q->flight == 0) {
+        q->head = q->start;
+        q->send = q->start;
+        q->tail = q->start;
+    }
+
+    p = NULL;
+
+    if (q->tail >= q->head) {
+
+        if ((size_t) (q->end - q->tail) >= size) {
+            p = q->tail;
+
+        } else if ((size_t) (q->head - q->start) > size) {
+
+            if ((size_t) (q->end - q->tail)
+                >= sizeof(ngx_http_clicktrack_record_t))
+            {
+                ((ngx_http_clicktrack_record_t *) q->tail)->size = 0;
+            }
+
+            p = q->start;
+        }
+
+    } else if ((size_t) (q->head - q->tail) > size) {
+        p = q->tail;
+    }
+
+    if (p == NULL || q->start == NULL) {
+
+        /* the seam for clicktrack_spool: this is where it will take over */
+
+        (void) ngx_atomic_fetch_add(&q->counters->dropped, 1);
+
+        q->drops++;
+
+        if (ngx_time() != q->drop_logged) {
+            ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                          "clicktrack: queue full (%uz bytes), "
+                          "%ui event(s) dropped",
+                          q->mcf->queue_size, q->drops);
+            q->drops = 0;
+            q->drop_logged = ngx_time();
+        }
+
+        return NGX_DECLINED;
+    }
+
+    rec = (ngx_http_clicktrack_record_t *) p;
+    rec->size = (uint32_t) size;
+    rec->list_len = (uint32_t) list->len;
+    rec->json_len = (uint32_t) len;
+    rec->recent = recent;
+
+    p = ngx_cpymem(p + sizeof(ngx_http_clicktrack_record_t), list->data,
+                   list->len);
+    ngx_memcpy(p, json, len);
+
+    q->tail = (u_char *) rec + size;
+    q->queued++;
+    q->bytes += size;
+
+    (void) ngx_atomic_fetch_add(&q->counters->queued, 1);
+    (void) ngx_atomic_fetch_add(&q->counters->queued_bytes, size);
+
+    ngx_http_clicktrack_queue_kick(q);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Decides when the queued events go: at once when a batch is full or the
+ * worker is shutting down, else when "flush" has passed.
+ */
+
+static void
+ngx_http_clicktrack_queue_kick(ngx_http_clicktrack_queue_t *q)
+{
+    if (!q->watch_timer.timer_set && q->queued + q->flight > 0) {
+        ngx_add_timer(&q->watch_timer, NGX_HTTP_CLICKTRACK_WATCH);
+    }
+
+    if (q->queued == 0) {
+        return;
+    }
+
+    if (q->queued >= q->mcf->queue_batch || q->exiting) {
+        if (!q->flush_event.posted) {
+            ngx_post_event(&q->flush_event, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    if (!q->flush_timer.timer_set) {
+        ngx_add_timer(&q->flush_timer, q->mcf->queue_flush);
+    }
+}
+
+
+static void
+ngx_http_clicktrack_queue_ready(ngx_http_clicktrack_redis_t *rc)
+{
+    ngx_http_clicktrack_queue_t  *q = rc->data;
+
+    if (q->queued && !q->flush_event.posted) {
+        ngx_post_event(&q->flush_event, &ngx_posted_events);
+    }
+}
+
+
+/* every batch in flight goes back to the queue, in order */
+
+static void
+ngx_http_clicktrack_queue_lost(ngx_http_clicktrack_redis_t *rc)
+{
+    ngx_http_clicktrack_queue_t  *q = rc->data;
+
+    if (q->flight == 0) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                   "clicktrack: %ui event(s) in flight go back to the queue",
+                   q->flight);
+
+    (void) ngx_atomic_fetch_add(&q->counters->in_flight,
+                                 -(ngx_atomic_int_t) q->flight);
+    (void) ngx_atomic_fetch_add(&q->counters->queued, q->flight);
+
+    q->send = q->head;
+    q->queued += q->flight;
+    q->flight = 0;
+    q->nbatches = 0;
+    q->first = 0;
+}
+
+
+static void
+ngx_http_clicktrack_queue_flush(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_queue_t  *q = ev->data;
+
+    ngx_http_clicktrack_queue_send(q);
+}
+
+
+static void
+ngx_http_clicktrack_queue_send(ngx_http_clicktrack_queue_t *q)
+{
+    if (q->flush_timer.timer_set) {
+        ngx_del_timer(&q->flush_timer);
+    }
+
+    while (q->queued
+           && q->nbatches < NGX_HTTP_CLICKTRACK_MAX_FLIGHT
+           && q->redis.state == NGX_HTTP_CLICKTRACK_REDIS_READY)
+    {
+        if (ngx_http_clicktrack_queue_send_batch(q) != NGX_OK) {
+            ngx_http_clicktrack_redis_reset(&q->redis,
+                                            "sending a batch failed");
+            return;
+        }
+    }
+}
+
+
+/*
+ * One batch: up to "batch" records, an RPUSH per list key holding that
+ * key's events in order, then an XADD per event for the recent stream.
+ * hiredis copies the arguments into its output buffer.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
+{
+    u_char                        *p, *list;
+    ngx_uint_t                     i, j, n, argc;
+    ngx_http_clicktrack_batch_t   *b;
+    ngx_http_clicktrack_record_t  *rec, *other;
+
+    b = &q->batch[(q->first + q->nbatches) % NGX_HTTP_CLICKTRACK_MAX_FLIGHT];
+
+    b->queue = q;
+    b->events = 0;
+    b->bytes = 0;
+    b->pending = 0;
+    b->failed = 0;
+
+    p = q->send;
+
+    for (n = 0; n < q->queued && n < q->mcf->queue_batch; n++) {
+        rec = ngx_http_clicktrack_queue_at(q, p);
+        q->recs[n] = rec;
+        q->grouped[n] = 0;
+        b->bytes += rec->size;
+        p = (u_char *) rec + rec->size;
+    }
+
+    b->end = p;
+    b->events = n;
+
+    q->nbatches++;
+    q->send = p;
+    q->queued -= n;
+    q->flight += n;
+
+    (void) ngx_atomic_fetch_add(&q->counters->queued,
+                                 -(ngx_atomic_int_t) n);
+    (void) ngx_atomic_fetch_add(&q->counters->in_flight, n);
+
+    for (i = 0; i < n; i++) {
+
+        if (q->grouped[i]) {
+            continue;
+        }
+
+        rec = q->recs[i];
+        list = (u_char *) rec + sizeof(ngx_http_clicktrack_record_t);
+
+        q->argv[0] = "RPUSH";
+        q->argvlen[0] = 5;
+        q->argv[1] = (const char *) list;
+        q->argvlen[1] = rec->list_len;
+        argc = 2;
+
+        for (j = i; j < n; j++) {
+            other = q->recs[j];
+
+            if (q->grouped[j]
+                || other->list_len != rec->list_len
+                || ngx_memcmp((u_char *) other
+                              + sizeof(ngx_http_clicktrack_record_t),
+                              list, rec->list_len)
+                   != 0)
+            {
+                continue;
+            }
+
+            q->grouped[j] = 1;
+            q->argv[argc] = (const char *) other
+                            + sizeof(ngx_http_clicktrack_record_t)
+                            + other->list_len;
+            q->argvlen[argc] = other->json_len;
+            argc++;
+        }
+
+        if (ngx_http_clicktrack_redis_command(&q->redis,
+                ngx_http_clicktrack_queue_rpush_reply, b, (int) argc,
+                q->argv, q->argvlen)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        b->pending++;
+    }
+
+    for (i = 0; i < n; i++) {
+        rec = q->recs[i];
+
+        if (rec->recent == NULL) {
+            continue;
+        }
+
+        q->argv[0] = "XADD";
+        q->argvlen[0] = 4;
+        q->argv[1] = (const char *) rec->recent->key.data;
+        q->argvlen[1] = rec->recent->key.len;
+        q->argv[2] = "MAXLEN";
+        q->argvlen[2] = 6;
+        q->argv[3] = "~";
+        q->argvlen[3] = 1;
+        q->argv[4] = (const char *) rec->recent->max_text.data;
+        q->argvlen[4] = rec->recent->max_text.len;
+        q->argv[5] = "*";
+        q->argvlen[5] = 1;
+        q->argv[6] = "e";
+        q->argvlen[6] = 1;
+        q->argv[7] = (const char *) rec + sizeof(ngx_http_clicktrack_record_t)
+                     + rec->list_len;
+        q->argvlen[7] = rec->json_len;
+
+        if (ngx_http_clicktrack_redis_command(&q->redis,
+                ngx_http_clicktrack_queue_xadd_reply, b,
+                NGX_HTTP_CLICKTRACK_XADD_ARGS, q->argv, q->argvlen)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        b->pending++;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                   "clicktrack: batch of %ui event(s) in %ui command(s)",
+                   n, b->pending);
+
+    return NGX_OK;
+}
+
+
+/*
+ * An RPUSH refused (a wrong type at the key, out of memory) is not
+ * answered for: the connection is dropped and the batch goes again after
+ * the backoff.  With NULL, the connection went away: "lost" requeues.
+ */
+
+static void
+ngx_http_clicktrack_queue_rpush_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_http_clicktrack_batch_t *b = privdata;
+
+    redisReply  *r = reply;
+
+    if (r == NULL) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        b->failed = 1;
+
+        ngx_log_error(NGX_LOG_ERR, b->queue->log, 0,
+                      "clicktrack: redis refused RPUSH: %*s",
+                      (size_t) r->len, r->str);
+
+        ngx_http_clicktrack_redis_reset(&b->queue->redis, "RPUSH refused");
+        return;
+    }
+
+    ngx_http_clicktrack_queue_answered(b);
+}
+
+
+/*
+ * The recent stream is the dashboards' view, the list is the record: an
+ * XADD refused is counted and logged, and does not hold the batch back.
+ */
+
+static void
+ngx_http_clicktrack_queue_xadd_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_http_clicktrack_batch_t *b = privdata;
+
+    redisReply                   *r = reply;
+    ngx_http_clicktrack_queue_t  *q;
+
+    if (r == NULL) {
+        return;
+    }
+
+    q = b->queue;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        (void) ngx_atomic_fetch_add(&q->counters->redis_errors, 1);
+
+        if (ngx_time() != q->xadd_logged) {
+            ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                          "clicktrack: redis refused XADD: %*s",
+                          (size_t) r->len, r->str);
+            q->xadd_logged = ngx_time();
+        }
+    }
+
+    ngx_http_clicktrack_queue_answered(b);
+}
+
+
+/* batches are answered in order: release every leading one that is done */
+
+static void
+ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
+{
+    ngx_http_clicktrack_queue_t  *q;
+
+    q = b->queue;
+
+    if (--b->pending > 0) {
+        return;
+    }
+
+    while (q->nbatches) {
+        b = &q->batch[q->first];
+
+        if (b->pending > 0 || b->failed) {
+            break;
+        }
+
+        q->flight -= b->events;
+        q->bytes -= b->bytes;
+
+        (void) ngx_atomic_fetch_add(&q->counters->in_flight,
+                                 -(ngx_atomic_int_t) b->events);
+        (void) ngx_atomic_fetch_add(&q->counters->pushed, b->events);
+        (void) ngx_atomic_fetch_add(&q->counters->queued_bytes,
+                                 -(ngx_atomic_int_t) b->bytes);
+
+        q->first = (q->first + 1) % NGX_HTTP_CLICKTRACK_MAX_FLIGHT;
+        q->nbatches--;
+
+        if (q->flight + q->queued) {
+            q->head = (u_char *) ngx_http_clicktrack_queue_at(q, b->end);
+        }
+    }
+
+    if (q->flight + q->queued == 0) {
+        q->head = q->start;
+        q->send = q->start;
+        q->tail = q->start;
+
+        if (q->exiting) {
+            ngx_log_error(NGX_LOG_NOTICE, q->log, 0,
+                          "clicktrack: queue delivered before exit");
+
+            if (q->shutdown_timer.timer_set) {
+                ngx_del_timer(&q->shutdown_timer);
+            }
+        }
+
+        if (q->watch_timer.timer_set) {
+            ngx_del_timer(&q->watch_timer);
+        }
+
+        return;
+    }
+
+    /* a freed slot may let a full batch go; not from inside hiredis */
+
+    if (q->queued && (q->queued >= q->mcf->queue_batch || q->exiting)
+        && !q->flush_event.posted)
+    {
+        ngx_post_event(&q->flush_event, &ngx_posted_events);
+    }
+}
+
+
+/* runs every 100 ms while events wait, to notice a graceful shutdown */
+
+static void
+ngx_http_clicktrack_queue_watch(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_queue_t  *q = ev->data;
+
+    if (q->queued + q->flight == 0) {
+        return;
+    }
+
+    if (ngx_exiting && !q->exiting) {
+        q->exiting = 1;
+
+        ngx_log_error(NGX_LOG_NOTICE, q->log, 0,
+                      "clicktrack: delivering %ui event(s) before exit, "
+                      "for up to %M ms",
+                      q->queued + q->flight, q->mcf->shutdown_timeout);
+
+        ngx_add_timer(&q->shutdown_timer, q->mcf->shutdown_timeout);
+
+        ngx_http_clicktrack_queue_send(q);
+    }
+
+    ngx_add_timer(&q->watch_timer, NGX_HTTP_CLICKTRACK_WATCH);
+}
+
+
+static void
+ngx_http_clicktrack_queue_deadline(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_queue_t  *q = ev->data;
+
+    ngx_http_clicktrack_queue_discard(q, "after clicktrack_shutdown_timeout");
+
+    /* nothing is owed any more: let the worker go */
+
+    ngx_http_clicktrack_redis_close(&q->redis);
+}
+
+
+static void
+ngx_http_clicktrack_queue_discard(ngx_http_clicktrack_queue_t *q,
+    const char *when)
+{
+    ngx_uint_t  n;
+
+    n = q->queued + q->flight;
+
+    if (n) {
+        ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                      "clicktrack: %ui event(s) not delivered to redis %V "
+                      "%s, dropped", n, &q->mcf->redis->name, when);
+
+        (void) ngx_atomic_fetch_add(&q->counters->queued,
+                                 -(ngx_atomic_int_t) q->queued);
+        (void) ngx_atomic_fetch_add(&q->counters->in_flight,
+                                 -(ngx_atomic_int_t) q->flight);
+        (void) ngx_atomic_fetch_add(&q->counters->queued_bytes,
+                                 -(ngx_atomic_int_t) q->bytes);
+        (void) ngx_atomic_fetch_add(&q->counters->dropped, n);
+    }
+
+    q->queued = 0;
+    q->flight = 0;
+    q->bytes = 0;
+    q->nbatches = 0;
+    q->first = 0;
+    q->head = q->start;
+    q->send = q->start;
+    q->tail = q->start;
+
+    if (q->flush_timer.timer_set) {
+        ngx_del_timer(&q->flush_timer);
+    }
+
+    if (q->watch_timer.timer_set) {
+        ngx_del_timer(&q->watch_timer);
+    }
+
+    if (q->shutdown_timer.timer_set) {
+        ngx_del_timer(&q->shutdown_timer);
+    }
+}
+
+
+/* the record at p, after a wrap if the ring ends there */
+
+static ngx_http_clicktrack_record_t *
+ngx_http_clicktrack_queue_at(ngx_http_clicktrack_queue_t *q, u_char *p)
+{
+    if ((size_t) (q->end - p) < sizeof(ngx_http_clicktrack_record_t)
+        || ((ngx_http_clicktrack_record_t *) p)->size == 0)
+    {
+        p = q->start;
+    }
+
+    return (ngx_http_clicktrack_record_t *) p;
+}

@@ -1,0 +1,662 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_http_clicktrack_redis.h"
+
+
+#define NGX_HTTP_CLICKTRACK_BACKOFF_MIN   100
+#define NGX_HTTP_CLICKTRACK_BACKOFF_MAX   5000
+
+/* repeated failures are logged at most this often, in seconds */
+#define NGX_HTTP_CLICKTRACK_LOG_EVERY     30
+
+
+static void ngx_http_clicktrack_redis_add_read(void *data);
+static void ngx_http_clicktrack_redis_del_read(void *data);
+static void ngx_http_clicktrack_redis_add_write(void *data);
+static void ngx_http_clicktrack_redis_del_write(void *data);
+static void ngx_http_clicktrack_redis_cleanup(void *data);
+static void ngx_http_clicktrack_redis_read_handler(ngx_event_t *rev);
+static void ngx_http_clicktrack_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_clicktrack_redis_connected(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_clicktrack_redis_disconnected(
+    const redisAsyncContext *ac, int status);
+static void ngx_http_clicktrack_redis_setup_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc);
+static void ngx_http_clicktrack_redis_watch(ngx_http_clicktrack_redis_t *rc);
+static void ngx_http_clicktrack_redis_schedule(
+    ngx_http_clicktrack_redis_t *rc);
+static void ngx_http_clicktrack_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_http_clicktrack_redis_timeout_handler(ngx_event_t *ev);
+static void ngx_http_clicktrack_redis_reset_handler(ngx_event_t *ev);
+static ngx_uint_t ngx_http_clicktrack_redis_log_now(
+    ngx_http_clicktrack_redis_t *rc);
+
+
+ngx_int_t
+ngx_http_clicktrack_redis_init(ngx_http_clicktrack_redis_t *rc,
+    ngx_http_clicktrack_redis_conf_t *conf,
+    ngx_http_clicktrack_counters_t *counters, ngx_log_t *log)
+{
+    ngx_event_t  *ev[4];
+    ngx_uint_t    i;
+
+    ngx_memzero(rc, sizeof(ngx_http_clicktrack_redis_t));
+
+    rc->conf = conf;
+    rc->counters = counters;
+    rc->log = log;
+    rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MIN;
+
+    rc->connect_timer.handler = ngx_http_clicktrack_redis_timeout_handler;
+    rc->command_timer.handler = ngx_http_clicktrack_redis_timeout_handler;
+    rc->reconnect_timer.handler = ngx_http_clicktrack_redis_reconnect_handler;
+    rc->reset_event.handler = ngx_http_clicktrack_redis_reset_handler;
+
+    ev[0] = &rc->connect_timer;
+    ev[1] = &rc->command_timer;
+    ev[2] = &rc->reconnect_timer;
+    ev[3] = &rc->reset_event;
+
+    for (i = 0; i < 4; i++) {
+        ev[i]->data = rc;
+        ev[i]->log = log;
+
+        /*
+         * None of these holds a worker that is shutting down: the queue
+         * keeps its own timer while it has events to deliver.
+         */
+        ev[i]->cancelable = 1;
+    }
+
+    /* until the first connection is ready, this worker counts as down */
+    rc->down = 1;
+    (void) ngx_atomic_fetch_add(&counters->redis_down, 1);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_clicktrack_redis_connect(ngx_http_clicktrack_redis_t *rc)
+{
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    if (rc->state != NGX_HTTP_CLICKTRACK_REDIS_IDLE || rc->closing) {
+        return;
+    }
+
+    /*
+     * The address is numeric (resolved when the configuration was read),
+     * so hiredis does no DNS lookup here; the connect(2) is non-blocking.
+     */
+
+    if (rc->conf->unix_path != NULL) {
+        ac = redisAsyncConnectUnix((char *) rc->conf->unix_path);
+
+    } else {
+        ac = redisAsyncConnect((char *) rc->conf->host, rc->conf->port);
+    }
+
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "clicktrack: redis %V: out of memory", &rc->conf->name);
+        ngx_http_clicktrack_redis_schedule(rc);
+        return;
+    }
+
+    if (ac->err) {
+        (void) ngx_atomic_fetch_add(&rc->counters->redis_errors, 1);
+
+        if (ngx_http_clicktrack_redis_log_now(rc)) {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "clicktrack: redis %V: connect failed: %s "
+                          "(%ui attempts)",
+                          &rc->conf->name, ac->errstr, rc->failures);
+        }
+
+        redisAsyncFree(ac);
+        ngx_http_clicktrack_redis_schedule(rc);
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rc->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        ngx_http_clicktrack_redis_schedule(rc);
+        return;
+    }
+
+    c->data = rc;
+    c->read->handler = ngx_http_clicktrack_redis_read_handler;
+    c->write->handler = ngx_http_clicktrack_redis_write_handler;
+    c->read->log = rc->log;
+    c->write->log = rc->log;
+
+    rc->ac = ac;
+    rc->conn = c;
+    rc->state = NGX_HTTP_CLICKTRACK_REDIS_CONNECTING;
+
+    ac->data = rc;
+    ac->ev.data = rc;
+    ac->ev.addRead = ngx_http_clicktrack_redis_add_read;
+    ac->ev.delRead = ngx_http_clicktrack_redis_del_read;
+    ac->ev.addWrite = ngx_http_clicktrack_redis_add_write;
+    ac->ev.delWrite = ngx_http_clicktrack_redis_del_write;
+    ac->ev.cleanup = ngx_http_clicktrack_redis_cleanup;
+
+    /* this waits for the first write event: the end of connect(2) */
+    redisAsyncSetConnectCallback(ac, ngx_http_clicktrack_redis_connected);
+    redisAsyncSetDisconnectCallback(ac,
+                                    ngx_http_clicktrack_redis_disconnected);
+
+    ngx_add_timer(&rc->connect_timer, rc->conf->connect_timeout);
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
+    redisCallbackFn *fn, void *privdata, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    if (rc->state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
+        return NGX_DECLINED;
+    }
+
+    if (redisAsyncCommandArgv(rc->ac, fn, privdata, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!rc->command_timer.timer_set) {
+        ngx_add_timer(&rc->command_timer, rc->conf->command_timeout);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Drops the connection and reconnects after the backoff.  Safe to call from
+ * a reply callback: the context is freed from a posted event, outside
+ * hiredis.
+ */
+
+void
+ngx_http_clicktrack_redis_reset(ngx_http_clicktrack_redis_t *rc,
+    const char *why)
+{
+    if (rc->state == NGX_HTTP_CLICKTRACK_REDIS_IDLE
+        || rc->state == NGX_HTTP_CLICKTRACK_REDIS_RESETTING)
+    {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&rc->counters->redis_errors, 1);
+
+    if (ngx_http_clicktrack_redis_log_now(rc)) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "clicktrack: redis %V: %s, reconnecting",
+                      &rc->conf->name, why);
+    }
+
+    rc->state = NGX_HTTP_CLICKTRACK_REDIS_RESETTING;
+
+    ngx_post_event(&rc->reset_event, &ngx_posted_events);
+}
+
+
+/* for the worker's exit: never from a hiredis callback */
+
+void
+ngx_http_clicktrack_redis_close(ngx_http_clicktrack_redis_t *rc)
+{
+    rc->closing = 1;
+
+    if (rc->reconnect_timer.timer_set) {
+        ngx_del_timer(&rc->reconnect_timer);
+    }
+
+    if (rc->reset_event.posted) {
+        ngx_delete_posted_event(&rc->reset_event);
+    }
+
+    if (rc->ac != NULL) {
+        redisAsyncFree(rc->ac);
+    }
+
+    if (rc->down) {
+        rc->down = 0;
+        (void) ngx_atomic_fetch_add(&rc->counters->redis_down, -1);
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_add_read(void *data)
+{
+    ngx_http_clicktrack_redis_t *rc = data;
+
+    ngx_event_t  *rev;
+
+    rev = rc->conn->read;
+
+    /*
+     * Level-triggered: hiredis reads at most 16K a call, and a level event
+     * brings the handler back while the socket still holds data.
+     */
+
+    if (!rev->active) {
+        if (ngx_add_event(rev, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, rc->log, 0,
+                          "clicktrack: redis: adding a read event failed");
+        }
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_del_read(void *data)
+{
+    ngx_http_clicktrack_redis_t *rc = data;
+
+    ngx_event_t  *rev;
+
+    rev = rc->conn->read;
+
+    if (rev->active) {
+        (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_add_write(void *data)
+{
+    ngx_http_clicktrack_redis_t *rc = data;
+
+    ngx_event_t  *wev;
+
+    wev = rc->conn->write;
+
+    if (!wev->active) {
+        if (ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, rc->log, 0,
+                          "clicktrack: redis: adding a write event failed");
+        }
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_del_write(void *data)
+{
+    ngx_http_clicktrack_redis_t *rc = data;
+
+    ngx_event_t  *wev;
+
+    wev = rc->conn->write;
+
+    if (wev->active) {
+        (void) ngx_del_event(wev, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+/*
+ * hiredis is freeing the context (an error, a lost connection, a reset or
+ * our own close): every pending callback has just run with a NULL reply.
+ * The socket is closed by hiredis right after this returns.
+ */
+
+static void
+ngx_http_clicktrack_redis_cleanup(void *data)
+{
+    ngx_http_clicktrack_redis_t *rc = data;
+
+    ngx_connection_t  *c;
+
+    c = rc->conn;
+
+    if (c != NULL) {
+        if (c->read->active) {
+            (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+        }
+
+        if (c->write->active) {
+            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+        }
+
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
+    }
+
+    rc->conn = NULL;
+    rc->ac = NULL;
+    rc->state = NGX_HTTP_CLICKTRACK_REDIS_IDLE;
+
+    if (rc->connect_timer.timer_set) {
+        ngx_del_timer(&rc->connect_timer);
+    }
+
+    if (rc->command_timer.timer_set) {
+        ngx_del_timer(&rc->command_timer);
+    }
+
+    if (rc->reset_event.posted) {
+        ngx_delete_posted_event(&rc->reset_event);
+    }
+
+    if (rc->up) {
+        rc->up = 0;
+        (void) ngx_atomic_fetch_add(&rc->counters->redis_up, -1);
+
+        if (!rc->closing) {
+            rc->down = 1;
+            (void) ngx_atomic_fetch_add(&rc->counters->redis_down, 1);
+        }
+
+        rc->lost(rc);
+    }
+
+    if (!rc->closing) {
+        ngx_http_clicktrack_redis_schedule(rc);
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_read_handler(ngx_event_t *rev)
+{
+    ngx_connection_t             *c;
+    ngx_http_clicktrack_redis_t  *rc;
+
+    c = rev->data;
+    rc = c->data;
+
+    /* this may free the context, and with it the connection */
+    redisAsyncHandleRead(rc->ac);
+
+    ngx_http_clicktrack_redis_watch(rc);
+}
+
+
+static void
+ngx_http_clicktrack_redis_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t             *c;
+    ngx_http_clicktrack_redis_t  *rc;
+
+    c = wev->data;
+    rc = c->data;
+
+    redisAsyncHandleWrite(rc->ac);
+
+    ngx_http_clicktrack_redis_watch(rc);
+}
+
+
+/*
+ * The command timer runs while replies are owed, and restarts whenever
+ * the connection makes progress: it fires only when Redis stops answering.
+ */
+
+static void
+ngx_http_clicktrack_redis_watch(ngx_http_clicktrack_redis_t *rc)
+{
+    if (rc->ac == NULL || rc->state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
+        return;
+    }
+
+    if (rc->ac->replies.head != NULL) {
+        ngx_add_timer(&rc->command_timer, rc->conf->command_timeout);
+
+    } else if (rc->command_timer.timer_set) {
+        ngx_del_timer(&rc->command_timer);
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_connected(const redisAsyncContext *ac, int status)
+{
+    ngx_http_clicktrack_redis_t  *rc = ac->data;
+
+    const char  *argv[2];
+    size_t       argvlen[2];
+    u_char       db[NGX_INT_T_LEN];
+
+    if (status != REDIS_OK) {
+        (void) ngx_atomic_fetch_add(&rc->counters->redis_errors, 1);
+
+        if (ngx_http_clicktrack_redis_log_now(rc)) {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "clicktrack: redis %V: connect failed: %s "
+                          "(%ui attempts)",
+                          &rc->conf->name, ac->errstr, rc->failures);
+        }
+
+        /* hiredis frees the context when this returns */
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                   "clicktrack: redis %V: connected", &rc->conf->name);
+
+    rc->setup = 0;
+
+    if (rc->conf->password.len) {
+        argv[0] = "AUTH";
+        argvlen[0] = 4;
+        argv[1] = (const char *) rc->conf->password.data;
+        argvlen[1] = rc->conf->password.len;
+
+        if (redisAsyncCommandArgv(rc->ac,
+                                  ngx_http_clicktrack_redis_setup_reply,
+                                  NULL, 2, argv, argvlen)
+            == REDIS_OK)
+        {
+            rc->setup++;
+        }
+    }
+
+    if (rc->conf->db > 0) {
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = (const char *) db;
+        argvlen[1] = ngx_sprintf(db, "%i", rc->conf->db) - db;
+
+        if (redisAsyncCommandArgv(rc->ac,
+                                  ngx_http_clicktrack_redis_setup_reply,
+                                  NULL, 2, argv, argvlen)
+            == REDIS_OK)
+        {
+            rc->setup++;
+        }
+    }
+
+    if (rc->setup == 0) {
+        ngx_http_clicktrack_redis_ready(rc);
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_disconnected(const redisAsyncContext *ac,
+    int status)
+{
+    ngx_http_clicktrack_redis_t  *rc = ac->data;
+
+    if (status == REDIS_OK || rc->closing) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&rc->counters->redis_errors, 1);
+
+    if (ngx_http_clicktrack_redis_log_now(rc)) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "clicktrack: redis %V: connection lost: %s",
+                      &rc->conf->name, ac->errstr);
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_setup_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_http_clicktrack_redis_t  *rc = ac->data;
+
+    redisReply  *r = reply;
+
+    if (r == NULL) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "clicktrack: redis %V: setup refused: %*s",
+                      &rc->conf->name, (size_t) r->len, r->str);
+
+        ngx_http_clicktrack_redis_reset(rc, "AUTH or SELECT refused");
+        return;
+    }
+
+    if (--rc->setup == 0
+        && rc->state == NGX_HTTP_CLICKTRACK_REDIS_CONNECTING)
+    {
+        ngx_http_clicktrack_redis_ready(rc);
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc)
+{
+    if (rc->connect_timer.timer_set) {
+        ngx_del_timer(&rc->connect_timer);
+    }
+
+    if (rc->failures) {
+        ngx_log_error(NGX_LOG_NOTICE, rc->log, 0,
+                      "clicktrack: redis %V: connected after %ui failures",
+                      &rc->conf->name, rc->failures);
+    }
+
+    rc->state = NGX_HTTP_CLICKTRACK_REDIS_READY;
+    rc->failures = 0;
+    rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MIN;
+
+    rc->up = 1;
+    (void) ngx_atomic_fetch_add(&rc->counters->redis_up, 1);
+
+    if (rc->down) {
+        rc->down = 0;
+        (void) ngx_atomic_fetch_add(&rc->counters->redis_down, -1);
+    }
+
+    rc->ready(rc);
+}
+
+
+/* about "backoff", jittered to 50-100%, then doubled up to 5 s */
+
+static void
+ngx_http_clicktrack_redis_schedule(ngx_http_clicktrack_redis_t *rc)
+{
+    ngx_msec_t  delay;
+
+    if (rc->closing || rc->reconnect_timer.timer_set) {
+        return;
+    }
+
+    delay = rc->backoff / 2 + (ngx_msec_t) ngx_random() % (rc->backoff / 2 + 1);
+
+    rc->backoff *= 2;
+
+    if (rc->backoff > NGX_HTTP_CLICKTRACK_BACKOFF_MAX) {
+        rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MAX;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                   "clicktrack: redis %V: reconnect in %M ms",
+                   &rc->conf->name, delay);
+
+    ngx_add_timer(&rc->reconnect_timer, delay);
+}
+
+
+static void
+ngx_http_clicktrack_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_redis_t  *rc = ev->data;
+
+    (void) ngx_atomic_fetch_add(&rc->counters->reconnects, 1);
+
+    ngx_http_clicktrack_redis_connect(rc);
+}
+
+
+static void
+ngx_http_clicktrack_redis_timeout_handler(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_redis_t  *rc = ev->data;
+
+    if (ev == &rc->connect_timer) {
+        ngx_http_clicktrack_redis_reset(rc, "connect timed out");
+
+    } else {
+        ngx_http_clicktrack_redis_reset(rc, "command timed out");
+    }
+}
+
+
+static void
+ngx_http_clicktrack_redis_reset_handler(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_redis_t  *rc = ev->data;
+
+    if (rc->ac != NULL) {
+        redisAsyncFree(rc->ac);
+    }
+}
+
+
+/*
+ * Counts a failure and tells whether to log it: the first of a run, then
+ * at most every NGX_HTTP_CLICKTRACK_LOG_EVERY seconds.
+ */
+
+static ngx_uint_t
+ngx_http_clicktrack_redis_log_now(ngx_http_clicktrack_redis_t *rc)
+{
+    rc->failures++;
+
+    if (rc->failures == 1
+        || ngx_time() - rc->logged >= NGX_HTTP_CLICKTRACK_LOG_EVERY)
+    {
+        rc->logged = ngx_time();
+        return 1;
+    }
+
+    return 0;
+}

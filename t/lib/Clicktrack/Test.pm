@@ -1,0 +1,529 @@
+package Clicktrack::Test;
+
+# What the clicktrack suite adds to Test::Nginx::Socket, through its public
+# hooks only (add_block_preprocessor, add_response_body_check), so that the
+# same .t files run under the real Test::Nginx and the project's fallback.
+#
+# Sections:
+#
+#   --- redis_list        the elements expected in a list (default key
+#                         clicktrack:events), one per line, in order; a line
+#                         "@KEY" switches the key.  Placeholders: <uuid>,
+#                         <ts>, <any> (any string content).  An empty section
+#                         expects nothing.  Polled until it matches (or
+#                         fails after 6 s); then the keys are deleted.
+#   --- redis_stream      the same for the recent stream (clicktrack:recent,
+#                         field "e"), oldest first.
+#   --- redis_count       "KEY N": exactly N elements, all distinct labels.
+#   --- redis2            read the second, fault-injection Redis
+#                         ($TEST_NGINX_REDIS2_PORT), not the main one.
+#   --- redis_setup       actions before nginx starts (see below).
+#   --- redis_after       actions after the response, ";"-separated; "check"
+#                         runs the checks above (implied last when absent).
+#   --- counters          the response is the status JSON: "name=N" lines
+#                         must hold, and so must accepted = pushed + queued
+#                         + in_flight + spooled + dropped.
+#
+# Actions: start, stop, kill, pause, resume, restart (of the second Redis),
+# sleep SECONDS, hup (reload nginx), check, and
+#   load N URI [hup K] [max_ms MS] [conc C]
+# which sends N GETs of URI with "&l=load-<i>" appended, sends K reloads
+# while it runs, fails if an answer is not 200 or (with max_ms) slower.
+
+use strict;
+use warnings;
+
+use IO::Socket::INET;
+use IO::Select;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+use JSON::PP ();
+use Test::More ();
+use File::Temp ();
+
+my $json = JSON::PP->new->utf8;
+
+my $redis2_pid;
+my $redis2_dir = File::Temp::tempdir(CLEANUP => 1);
+
+$ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
+$ENV{TEST_NGINX_REDIS2_PORT} ||= free_port();
+$ENV{TEST_NGINX_REDIS_SERVER} ||= 'redis-server';
+
+my $last_load;
+
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1)
+        or die "no free port: $!";
+    return $s->sockport;
+}
+
+
+# --- a small RESP client: one connection per call, replies as Perl data
+
+sub redis {
+    my ($port, @args) = @_;
+
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Timeout => 2)
+        or return (undef, "connect to redis :$port: $!");
+
+    my $cmd = '*' . @args . "\r\n";
+    for my $a (@args) {
+        $cmd .= '$' . length($a) . "\r\n$a\r\n";
+    }
+
+    print $sock $cmd;
+
+    my $buf = '';
+    my $reply = read_reply($sock, \$buf);
+    close $sock;
+
+    return $reply;
+}
+
+
+sub read_line {
+    my ($sock, $buf) = @_;
+
+    while ($$buf !~ /\r\n/) {
+        my $sel = IO::Select->new($sock);
+        $sel->can_read(3) or die "redis: timeout\n";
+        my $n = sysread($sock, $$buf, 65536, length $$buf);
+        die "redis: connection closed\n" unless $n;
+    }
+
+    $$buf =~ s/^(.*?)\r\n//s;
+    return $1;
+}
+
+
+sub read_reply {
+    my ($sock, $buf) = @_;
+
+    my $line = read_line($sock, $buf);
+    my ($t, $v) = (substr($line, 0, 1), substr($line, 1));
+
+    return $v if $t eq '+' || $t eq ':';
+    die "redis error: $v\n" if $t eq '-';
+
+    if ($t eq '$') {
+        return undef if $v < 0;
+        while (length $$buf < $v + 2) {
+            my $sel = IO::Select->new($sock);
+            $sel->can_read(3) or die "redis: timeout\n";
+            sysread($sock, $$buf, 65536, length $$buf) or die "redis: closed\n";
+        }
+        my $s = substr($$buf, 0, $v);
+        substr($$buf, 0, $v + 2) = '';
+        return $s;
+    }
+
+    if ($t eq '*') {
+        return undef if $v < 0;
+        return [ map { read_reply($sock, $buf) } 1 .. $v ];
+    }
+
+    die "redis: unexpected reply \"$line\"\n";
+}
+
+
+# --- the second Redis, for the tests that stop, kill or pause it
+
+sub redis2_start {
+    return if $redis2_pid && kill 0, $redis2_pid;
+
+    my $port = $ENV{TEST_NGINX_REDIS2_PORT};
+
+    $redis2_pid = fork // die "fork: $!";
+
+    if ($redis2_pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        { exec $ENV{TEST_NGINX_REDIS_SERVER}, '--port', $port,
+               '--bind', '127.0.0.1', '--dir', $redis2_dir, '--save', '',
+               '--appendonly', 'no' };
+        POSIX::_exit(127);
+    }
+
+    for (1 .. 100) {
+        my $pong = eval { redis($port, 'PING') };
+        return if defined $pong && $pong eq 'PONG';
+        sleep 0.05;
+    }
+
+    die "the second redis did not start on :$port\n";
+}
+
+
+sub redis2_signal {
+    my ($sig, $wait) = @_;
+
+    return unless $redis2_pid;
+
+    kill $sig, $redis2_pid;
+
+    if ($wait) {
+        waitpid $redis2_pid, 0;
+        undef $redis2_pid;
+    }
+}
+
+
+END {
+    if ($redis2_pid) {
+        kill 'CONT', $redis2_pid;
+        kill 'KILL', $redis2_pid;
+        waitpid $redis2_pid, 0;
+    }
+}
+
+
+sub nginx_pid {
+    my $root = $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
+    open my $fh, '<', "$root/logs/nginx.pid" or return;
+    my $pid = <$fh>;
+    chomp $pid if defined $pid;
+    return $pid;
+}
+
+
+sub http_get {
+    my ($uri) = @_;
+
+    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my $t0 = time;
+
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Timeout => 3)
+        or return (0, time - $t0);
+
+    print $sock "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+                . "Connection: close\r\n\r\n";
+
+    my $resp = '';
+    my $sel = IO::Select->new($sock);
+
+    while ($sel->can_read(5)) {
+        my $n = sysread($sock, $resp, 65536, length $resp);
+        last unless $n;
+    }
+
+    close $sock;
+
+    my ($status) = $resp =~ m{^HTTP/1\.[01] (\d+)};
+    return ($status || 0, time - $t0);
+}
+
+
+# load N URI [hup K] [max_ms MS]
+
+sub load {
+    my ($name, @words) = @_;
+
+    my ($n, $uri, %opt) = @words;
+    my $hups = $opt{hup} || 0;
+    my ($ok, $slow, $max) = (0, 0, 0);
+
+    for my $i (1 .. $n) {
+        if ($hups && $i % int($n / ($hups + 1)) == 0 && $i < $n) {
+            my $pid = nginx_pid();
+            kill 'HUP', $pid if $pid;
+            $hups--;
+        }
+
+        my ($status, $took) = http_get("$uri&l=load-$i");
+        $ok++ if $status == 200;
+        $max = $took if $took > $max;
+        $slow++ if $opt{max_ms} && $took * 1000 > $opt{max_ms};
+    }
+
+    Test::More::is($ok, $n, "$name - load: every beacon answered 200");
+
+    if ($opt{max_ms}) {
+        Test::More::is($slow, 0, sprintf("$name - load: no answer over "
+                                         . "%d ms (slowest %.1f ms)",
+                                         $opt{max_ms}, $max * 1000));
+    }
+
+    $last_load = $ok;
+}
+
+
+sub action {
+    my ($block, $name, $step, $idx) = @_;
+
+    my ($verb, @words) = split ' ', $step;
+    return unless defined $verb;
+
+    if ($verb eq 'start')      { redis2_start() }
+    elsif ($verb eq 'stop')    { redis2_signal('TERM', 1) }
+    elsif ($verb eq 'kill')    { redis2_signal('KILL', 1) }
+    elsif ($verb eq 'pause')   { redis2_signal('STOP', 0) }
+    elsif ($verb eq 'resume')  { redis2_signal('CONT', 0) }
+    elsif ($verb eq 'restart') { redis2_signal('KILL', 1); redis2_start() }
+    elsif ($verb eq 'sleep')   { sleep $words[0] }
+    elsif ($verb eq 'hup')     { my $pid = nginx_pid(); kill 'HUP', $pid }
+    elsif ($verb eq 'load')    { load($name, @words) }
+    elsif ($verb eq 'check')   { check($block, $name, $idx // 0) }
+    else { die "$name: unknown action \"$verb\"\n" }
+}
+
+
+sub port_of {
+    my ($block) = @_;
+    return defined $block->redis2 ? $ENV{TEST_NGINX_REDIS2_PORT}
+                                  : $ENV{TEST_NGINX_REDIS_PORT};
+}
+
+
+sub template_re {
+    my ($t) = @_;
+
+    my %ph = (
+        '<uuid>' => '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}'
+                    . '-[0-9a-f]{12}',
+        '<ts>'   => '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z',
+        '<any>'  => '(?:[^"\\\\]|\\\\.)*',
+    );
+
+    my $re = join '', map { $ph{$_} // quotemeta $_ }
+                      split /(<uuid>|<ts>|<any>)/, $t;
+    return qr/^$re$/;
+}
+
+
+# "@key" lines and templates -> { key => [templates] }, keys in order
+
+sub expectations {
+    my ($text, $default) = @_;
+
+    my (@keys, %want);
+    my $key = $default;
+
+    for my $line (split /\n/, $text // '') {
+        next if $line =~ /^\s*$/;
+
+        if ($line =~ /^\@(\S+)\s*$/) {
+            $key = $1;
+            push @keys, $key unless $want{$key};
+            $want{$key} ||= [];
+            next;
+        }
+
+        push @keys, $key unless $want{$key};
+        push @{ $want{$key} }, $line;
+    }
+
+    push @keys, $default unless @keys;
+    $want{$default} ||= [] if @keys == 1 && $keys[0] eq $default;
+
+    return (\@keys, \%want);
+}
+
+
+sub read_list {
+    my ($port, $key) = @_;
+    return redis($port, 'LRANGE', $key, 0, -1) || [];
+}
+
+
+sub read_stream {
+    my ($port, $key) = @_;
+    my $entries = redis($port, 'XRANGE', $key, '-', '+') || [];
+    return [ map { my %f = @{ $_->[1] }; $f{e} } @$entries ];
+}
+
+
+sub compare {
+    my ($name, $what, $got, $want) = @_;
+
+    my $ok = @$got == @$want;
+
+    for my $i (0 .. $#$want) {
+        last unless $ok;
+        $ok = defined $got->[$i] && $got->[$i] =~ template_re($want->[$i]);
+    }
+
+    return $ok;
+}
+
+
+sub check_kind {
+    my ($block, $name, $what, $text, $default, $reader) = @_;
+
+    my $port = port_of($block);
+    my ($keys, $want) = expectations($text, $default);
+
+    my $deadline = time + 6;
+    my %got;
+
+    while (1) {
+        my $all = 1;
+
+        for my $key (@$keys) {
+            $got{$key} = eval { $reader->($port, $key) } || [];
+            $all = 0 unless compare($name, $what, $got{$key}, $want->{$key});
+        }
+
+        # an empty expectation must stay empty a while: give the queue
+        # time to flush what it should not have
+        if ($all && !grep { @{ $want->{$_} } } @$keys) {
+            sleep 0.15;
+            for my $key (@$keys) {
+                $got{$key} = eval { $reader->($port, $key) } || [];
+                $all = 0 if @{ $got{$key} };
+            }
+        }
+
+        last if $all || time > $deadline;
+        sleep 0.02;
+    }
+
+    for my $key (@$keys) {
+        my $got = $got{$key};
+        my $w = $want->{$key};
+
+        Test::More::is(scalar @$got, scalar @$w,
+                       "$name - $what $key: element count")
+            or Test::More::diag(join "\n", "got:", @$got);
+
+        for my $i (0 .. $#$w) {
+            my $g = $got->[$i] // '(none)';
+            Test::More::like($g, template_re($w->[$i]),
+                             "$name - $what $key: element $i");
+
+            my $obj = eval { $json->decode($g) };
+            Test::More::ok(ref $obj eq 'HASH' && $g !~ /\n/,
+                           "$name - $what $key: element $i is one line of "
+                           . "valid JSON");
+        }
+
+        eval { redis($port, 'DEL', $key) };
+    }
+}
+
+
+sub check_count {
+    my ($block, $name) = @_;
+
+    my ($key, $n) = split ' ', scalar($block->redis_count);
+    $n = $last_load if $n eq 'answered';
+
+    my $port = port_of($block);
+    my $deadline = time + 8;
+    my $got = [];
+
+    while (time < $deadline) {
+        $got = read_list($port, $key);
+        last if @$got >= $n;
+        sleep 0.05;
+    }
+
+    my %labels;
+    for my $e (@$got) {
+        my $obj = eval { $json->decode($e) } or next;
+        $labels{ $obj->{label} // '' }++;
+    }
+
+    Test::More::is(scalar keys %labels, $n,
+                   "$name - $key: $n distinct events arrived");
+    Test::More::cmp_ok(scalar @$got, '>=', $n,
+                       "$name - $key: nothing lost (" . @$got . " elements)");
+
+    eval { redis($port, 'DEL', $key) };
+}
+
+
+sub check {
+    my ($block, $name, $idx) = @_;
+
+    my $list = per_request(scalar($block->redis_list), $idx);
+    my $stream = per_request(scalar($block->redis_stream), $idx);
+
+    if (defined $list) {
+        check_kind($block, $name, 'list', $list, 'clicktrack:events',
+                   \&read_list);
+    }
+
+    if (defined $stream) {
+        check_kind($block, $name, 'stream', $stream, 'clicktrack:recent',
+                   \&read_stream);
+    }
+
+    if (defined $block->redis_count) {
+        check_count($block, $name);
+    }
+}
+
+
+sub check_counters {
+    my ($block, $name, $body) = @_;
+
+    my $c = eval { $json->decode($body) };
+
+    Test::More::ok(ref $c eq 'HASH', "$name - counters: the status is JSON")
+        or return;
+
+    for my $line (split /\n/, scalar($block->counters)) {
+        next unless $line =~ /^\s*(\w+)\s*=\s*(\S+)\s*$/;
+        Test::More::is($c->{$1}, $2, "$name - counters: $1");
+    }
+
+    my $sum = 0;
+    $sum += $c->{$_} // 0 for qw(pushed queued in_flight spooled dropped);
+
+    Test::More::is($c->{accepted}, $sum,
+                   "$name - counters: accepted = pushed + queued + "
+                   . "in_flight + spooled + dropped");
+}
+
+
+sub per_request {
+    my ($value, $idx) = @_;
+    return ref $value eq 'ARRAY' ? $value->[$idx] : $value;
+}
+
+
+Test::Nginx::Socket::add_block_preprocessor(sub {
+    my ($block) = @_;
+
+    eval { redis($ENV{TEST_NGINX_REDIS_PORT}, 'FLUSHALL') };
+
+    if (defined $block->redis_setup) {
+        for my $step (split /;/, scalar($block->redis_setup)) {
+            action($block, $block->name, $step);
+        }
+
+        if (defined $block->redis2 && $redis2_pid) {
+            eval { redis($ENV{TEST_NGINX_REDIS2_PORT}, 'FLUSHALL') };
+        }
+    }
+});
+
+
+Test::Nginx::Socket::add_response_body_check(sub {
+    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+
+    return if $dry_run;
+
+    my $name = $block->name;
+
+    if (defined $block->counters) {
+        check_counters($block, $name, $body);
+    }
+
+    my $after = per_request(scalar($block->redis_after), $req_idx);
+    my @steps = grep { /\S/ } split /;/, $after // '';
+
+    push @steps, 'check' unless grep { /^\s*check\s*$/ } @steps;
+
+    for my $step (@steps) {
+        action($block, $name, $step, $req_idx);
+    }
+});
+
+
+1;

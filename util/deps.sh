@@ -1,0 +1,53 @@
+#!/bin/sh
+# Installs the Debian packages that the build, the demo and the tests need,
+# and only those that are missing.  Needs root (or sudo).
+#
+#   util/deps.sh [build|test|demo]...     default: build
+
+set -eu
+
+want_build="gcc make libc6-dev nginx-core nginx-dev libhiredis-dev uuid-dev"
+want_test="$want_build redis-server perl"
+want_demo="$want_build redis-server"
+
+[ $# -eq 0 ] && set -- build
+
+pkgs=""
+for what in "$@"; do
+    case "$what" in
+        build) pkgs="$pkgs $want_build" ;;
+        test)  pkgs="$pkgs $want_test" ;;
+        demo)  pkgs="$pkgs $want_demo" ;;
+        *) echo "util/deps.sh: unknown set \"$what\"" >&2; exit 2 ;;
+    esac
+done
+
+missing=""
+for p in $pkgs; do
+    case " $missing " in *" $p "*) continue ;; esac
+    if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null \
+            | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "util/deps.sh: installing:$missing"
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+
+export DEBIAN_FRONTEND=noninteractive
+
+# a machine that never ran "apt-get update" finds nothing: update and retry
+if ! $sudo apt-get install -y -q --no-install-recommends $missing; then
+    $sudo apt-get update -q
+    $sudo apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Debian starts the servers it installs; the project runs its own
+for svc in nginx redis-server; do
+    $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    $sudo service "$svc" stop >/dev/null 2>&1 || true
+done
