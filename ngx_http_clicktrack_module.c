@@ -60,6 +60,10 @@ static char *ngx_http_clicktrack_allow_origin(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_clicktrack_queue(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clicktrack_max_batch(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 static char *ngx_http_clicktrack_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler, ngx_uint_t uses_redis);
@@ -74,11 +78,6 @@ static ngx_conf_enum_t  ngx_http_clicktrack_ip_modes[] = {
     { ngx_string("anonymize"), NGX_HTTP_CLICKTRACK_IP_ANONYMIZE },
     { ngx_string("off"), NGX_HTTP_CLICKTRACK_IP_OFF },
     { ngx_null_string, 0 }
-};
-
-
-static ngx_conf_num_bounds_t  ngx_http_clicktrack_max_batch_bounds = {
-    ngx_conf_check_num_bounds, 1, 10000
 };
 
 
@@ -135,7 +134,7 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
 
     { ngx_string("clicktrack_ip"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_clicktrack_ip,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_clicktrack_loc_conf_t, ip),
       &ngx_http_clicktrack_ip_modes },
@@ -170,10 +169,10 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
 
     { ngx_string("clicktrack_max_batch"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_clicktrack_max_batch,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_clicktrack_loc_conf_t, max_batch),
-      &ngx_http_clicktrack_max_batch_bounds },
+      NULL },
 
     { ngx_string("clicktrack_queue"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -1120,6 +1119,71 @@ ngx_http_clicktrack_queue(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            &value[i], &cmd->name);
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* clicktrack_ip full | anonymize | off, named in the error */
+
+static char *
+ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (lcf->ip != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = cmd->post; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcmp(e->name.data, value[1].data) == 0)
+        {
+            lcf->ip = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\": "
+                       "full, anonymize or off", &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* clicktrack_max_batch N, 1 to 10000 */
+
+static char *
+ngx_http_clicktrack_max_batch(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (lcf->max_batch != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n == NGX_ERROR || n < 1 || n > 10000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\": "
+                           "a number from 1 to 10000", &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->max_batch = (ngx_uint_t) n;
 
     return NGX_CONF_OK;
 }

@@ -13,7 +13,7 @@
 /*
  * Beacon keys in (a form / query string, or JSON), one JSON line out.
  *
- * Choices made here beyond SPEC section 3 (docs/ lists them too):
+ * Choices made here beyond SPEC sections 3 and 4:
  *
  *  - A key with an empty value (form "u=", JSON "u":"" or "u":null) is
  *    absent in every respect: it is not validated, it does not count as
@@ -42,8 +42,8 @@
  *  - The writer leaves "id" / "ts" out when their first byte is NUL (not
  *    filled in), and any string of zero length.
  *  - Invalid UTF-8 is replaced with one U+FFFD per maximal subpart of an
- *    ill-formed sequence (Unicode 15 section 3.9, "U+FFFD substitution of
- *    maximal subparts", as the WHATWG decoder does): "\xE2\x82" is one
+ *    ill-formed sequence (the Unicode Standard 3.9, "U+FFFD Substitution of
+ *    Maximal Subparts", as the WHATWG decoder does): "\xE2\x82" is one
  *    U+FFFD, "\xC0\xAF" two, "\xED\xA0\x80" (a surrogate) three.
  */
 
@@ -59,6 +59,22 @@
 #define NGX_HTTP_CLICKTRACK_KEY_P        8
 #define NGX_HTTP_CLICKTRACK_KEY_PROP     9    /* form "p.NAME" */
 #define NGX_HTTP_CLICKTRACK_KEY_IGNORE   10   /* "_" and unknown keys */
+
+/* the record's keys, indexes into ngx_http_clicktrack_builtin[] */
+#define NGX_HTTP_CLICKTRACK_F_ID         0
+#define NGX_HTTP_CLICKTRACK_F_TS         1
+#define NGX_HTTP_CLICKTRACK_F_TYPE       2
+#define NGX_HTTP_CLICKTRACK_F_CATEGORY   3
+#define NGX_HTTP_CLICKTRACK_F_LABEL      4
+#define NGX_HTTP_CLICKTRACK_F_URL        5
+#define NGX_HTTP_CLICKTRACK_F_REFERRER   6
+#define NGX_HTTP_CLICKTRACK_F_VISITOR    7
+#define NGX_HTTP_CLICKTRACK_F_SESSION    8
+#define NGX_HTTP_CLICKTRACK_F_CLIENT_TS  9
+#define NGX_HTTP_CLICKTRACK_F_HOST       10
+#define NGX_HTTP_CLICKTRACK_F_IP         11
+#define NGX_HTTP_CLICKTRACK_F_UA         12
+#define NGX_HTTP_CLICKTRACK_F_PROPS      13
 
 /* room for an error message: the longest holds a quoted 64-byte name */
 #define NGX_HTTP_CLICKTRACK_ERR_LEN      512
@@ -137,6 +153,8 @@ static size_t ngx_http_clicktrack_utf8_next(u_char *p, u_char *last,
 static size_t ngx_http_clicktrack_string_len(u_char *p, size_t len);
 static u_char *ngx_http_clicktrack_string(u_char *dst, u_char *src,
     size_t len);
+static void ngx_http_clicktrack_values(ngx_http_clicktrack_event_t *ev,
+    ngx_http_clicktrack_common_t *common, ngx_str_t *values);
 static u_char *ngx_http_clicktrack_member(u_char *p, ngx_uint_t *first,
     ngx_str_t *key);
 static size_t ngx_http_clicktrack_props_len(ngx_http_clicktrack_event_t *ev);
@@ -176,21 +194,6 @@ static ngx_str_t  ngx_http_clicktrack_builtin[] = {
     ngx_string("props"),
     ngx_null_string
 };
-
-#define NGX_HTTP_CLICKTRACK_F_ID         0
-#define NGX_HTTP_CLICKTRACK_F_TS         1
-#define NGX_HTTP_CLICKTRACK_F_TYPE       2
-#define NGX_HTTP_CLICKTRACK_F_CATEGORY   3
-#define NGX_HTTP_CLICKTRACK_F_LABEL      4
-#define NGX_HTTP_CLICKTRACK_F_URL        5
-#define NGX_HTTP_CLICKTRACK_F_REFERRER   6
-#define NGX_HTTP_CLICKTRACK_F_VISITOR    7
-#define NGX_HTTP_CLICKTRACK_F_SESSION    8
-#define NGX_HTTP_CLICKTRACK_F_CLIENT_TS  9
-#define NGX_HTTP_CLICKTRACK_F_HOST       10
-#define NGX_HTTP_CLICKTRACK_F_IP         11
-#define NGX_HTTP_CLICKTRACK_F_UA         12
-#define NGX_HTTP_CLICKTRACK_F_PROPS      13
 
 
 static u_char  ngx_http_clicktrack_pageview[] = "pageview";
@@ -385,10 +388,10 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
 
         if (ngx_http_clicktrack_valid_id(value->data, value->len) != NGX_OK) {
             return ngx_http_clicktrack_error(pool, err,
-                                        "invalid \"%V\": %d-%d of "
-                                        "[A-Za-z0-9_-]", name,
-                                        NGX_HTTP_CLICKTRACK_MIN_ID,
-                                        NGX_HTTP_CLICKTRACK_MAX_ID);
+                                             "invalid \"%V\": %d-%d of "
+                                             "[A-Za-z0-9_-]", name,
+                                             NGX_HTTP_CLICKTRACK_MIN_ID,
+                                             NGX_HTTP_CLICKTRACK_MAX_ID);
         }
 
         if (key == NGX_HTTP_CLICKTRACK_KEY_V) {
@@ -407,8 +410,8 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
             != NGX_OK)
         {
             return ngx_http_clicktrack_error(pool, err,
-                                        "invalid \"ts\": integer "
-                                        "milliseconds, 1 <= ts < 2^53");
+                                             "invalid \"ts\": integer "
+                                             "milliseconds, 1 <= ts < 2^53");
         }
 
         return NGX_OK;
@@ -655,7 +658,7 @@ ngx_http_clicktrack_parse_form(ngx_pool_t *pool, u_char *p, size_t len,
     ngx_memzero(ev, sizeof(ngx_http_clicktrack_event_t));
 
     seen = 0;
-    last = p + len;
+    last = (len != 0) ? p + len : p;    /* p may be NULL for no arguments */
 
     while (p < last) {
 
@@ -845,7 +848,7 @@ ngx_http_clicktrack_parse_json(ngx_pool_t *pool, u_char *p, size_t len,
 
     j.start = p;
     j.pos = p;
-    j.end = p + len;
+    j.end = (len != 0) ? p + len : p;
     j.pool = pool;
     j.err = err;
 
@@ -1538,10 +1541,11 @@ static ngx_int_t
 ngx_http_clicktrack_json_event(ngx_http_clicktrack_json_t *j,
     ngx_http_clicktrack_event_t *ev, ngx_uint_t depth)
 {
-    u_char      c;
-    ngx_int_t   rc;
-    ngx_str_t   name, value;
-    ngx_uint_t  k, seen;
+    u_char       c;
+    ngx_int_t    rc;
+    ngx_str_t    name, value;
+    ngx_uint_t   k, seen;
+    const char  *fmt;
 
     seen = 0;
 
@@ -1576,10 +1580,8 @@ ngx_http_clicktrack_json_event(ngx_http_clicktrack_json_t *j,
             }
 
             if (c != '{') {
-                rc = ngx_http_clicktrack_json_wrong_type(j, depth,
-                                                  "\"%V\" must be an object",
-                                                  &ngx_http_clicktrack_keys[k]);
-                break;
+                fmt = "\"%V\" must be an object";
+                goto wrong_type;
             }
 
             if (seen & ((ngx_uint_t) 1 << k)) {
@@ -1605,10 +1607,8 @@ ngx_http_clicktrack_json_event(ngx_http_clicktrack_json_t *j,
             }
 
             if (c != '-' && (c < '0' || c > '9')) {
-                rc = ngx_http_clicktrack_json_wrong_type(j, depth,
-                                                  "\"%V\" must be a number",
-                                                  &ngx_http_clicktrack_keys[k]);
-                break;
+                fmt = "\"%V\" must be a number";
+                goto wrong_type;
             }
 
             rc = ngx_http_clicktrack_json_number(j, &value);
@@ -1628,10 +1628,8 @@ ngx_http_clicktrack_json_event(ngx_http_clicktrack_json_t *j,
             }
 
             if (c != '"') {
-                rc = ngx_http_clicktrack_json_wrong_type(j, depth,
-                                                  "\"%V\" must be a string",
-                                                  &ngx_http_clicktrack_keys[k]);
-                break;
+                fmt = "\"%V\" must be a string";
+                goto wrong_type;
             }
 
             rc = ngx_http_clicktrack_json_string(j, &value);
@@ -1664,6 +1662,11 @@ done:
     }
 
     return NGX_OK;
+
+wrong_type:
+
+    return ngx_http_clicktrack_json_wrong_type(j, depth, fmt,
+                                               &ngx_http_clicktrack_keys[k]);
 }
 
 
@@ -1745,8 +1748,8 @@ ngx_http_clicktrack_json_props(ngx_http_clicktrack_json_t *j,
             quoted.len = last - buf;
 
             return ngx_http_clicktrack_json_wrong_type(j, depth,
-                                      "prop \"%V\" must be a string, number "
-                                      "or boolean", &quoted);
+                          "prop \"%V\" must be a string, number or boolean",
+                          &quoted);
 
         default:
             rc = ngx_http_clicktrack_json_number(j, &value);
@@ -1795,33 +1798,13 @@ size_t
 ngx_http_clicktrack_event_json_len(ngx_http_clicktrack_event_t *ev,
     ngx_http_clicktrack_common_t *common)
 {
-    size_t       len, n;
-    ngx_str_t   *key, *v;
+    size_t       len;
+    ngx_str_t   *v;
     ngx_uint_t   i, members;
     ngx_str_t    values[NGX_HTTP_CLICKTRACK_F_PROPS];
     u_char       buf[NGX_INT64_LEN];
 
-    values[NGX_HTTP_CLICKTRACK_F_ID].data = ev->id;
-    values[NGX_HTTP_CLICKTRACK_F_ID].len =
-                          ngx_strnlen(ev->id, NGX_HTTP_CLICKTRACK_UUID_LEN);
-    values[NGX_HTTP_CLICKTRACK_F_TS].data = common->ts;
-    values[NGX_HTTP_CLICKTRACK_F_TS].len =
-                          ngx_strnlen(common->ts, NGX_HTTP_CLICKTRACK_TS_LEN);
-    values[NGX_HTTP_CLICKTRACK_F_TYPE] = ev->type;
-    values[NGX_HTTP_CLICKTRACK_F_CATEGORY] = ev->category;
-    values[NGX_HTTP_CLICKTRACK_F_LABEL] = ev->label;
-    values[NGX_HTTP_CLICKTRACK_F_URL] = ev->url;
-    values[NGX_HTTP_CLICKTRACK_F_REFERRER] = ev->referrer;
-    values[NGX_HTTP_CLICKTRACK_F_VISITOR] = ev->visitor;
-    values[NGX_HTTP_CLICKTRACK_F_SESSION] = ev->session;
-    values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS].data = buf;
-    values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS].len = (ev->client_ts > 0)
-                               ? (size_t) (ngx_sprintf(buf, "%L",
-                                                       ev->client_ts) - buf)
-                               : 0;
-    values[NGX_HTTP_CLICKTRACK_F_HOST] = common->host;
-    values[NGX_HTTP_CLICKTRACK_F_IP] = common->ip;
-    values[NGX_HTTP_CLICKTRACK_F_UA] = common->ua;
+    ngx_http_clicktrack_values(ev, common, values);
 
     len = sizeof("{}") - 1;
     members = 0;
@@ -1829,22 +1812,23 @@ ngx_http_clicktrack_event_json_len(ngx_http_clicktrack_event_t *ev,
     for (i = 0; i < NGX_HTTP_CLICKTRACK_F_PROPS; i++) {
         v = &values[i];
 
+        if (i == NGX_HTTP_CLICKTRACK_F_CLIENT_TS) {
+            if (ev->client_ts > 0) {
+                len += sizeof("\"client_ts\":") - 1
+                       + (ngx_sprintf(buf, "%L", ev->client_ts) - buf);
+                members++;
+            }
+
+            continue;
+        }
+
         if (v->len == 0 || v->data == NULL) {
             continue;
         }
 
-        key = &ngx_http_clicktrack_builtin[i];
-
-        /* "key": */
-        len += key->len + 3;
-
-        if (i == NGX_HTTP_CLICKTRACK_F_CLIENT_TS) {
-            len += v->len;
-
-        } else {
-            len += 2 + ngx_http_clicktrack_json_escape_len(v->data, v->len);
-        }
-
+        /* "key":"value" */
+        len += ngx_http_clicktrack_builtin[i].len + 3
+               + ngx_http_clicktrack_string_len(v->data, v->len);
         members++;
     }
 
@@ -1860,14 +1844,13 @@ ngx_http_clicktrack_event_json_len(ngx_http_clicktrack_event_t *ev,
             continue;
         }
 
-        n = ngx_http_clicktrack_string_len(common->fields[i].name.data,
-                                           common->fields[i].name.len);
-
-        len += n + 1 + ngx_http_clicktrack_string_len(v->data, v->len);
+        len += ngx_http_clicktrack_string_len(common->fields[i].name.data,
+                                              common->fields[i].name.len)
+               + 1 + ngx_http_clicktrack_string_len(v->data, v->len);
         members++;
     }
 
-    /* commas */
+    /* the commas */
     if (members) {
         len += members - 1;
     }
@@ -1884,29 +1867,13 @@ ngx_http_clicktrack_event_json_write(u_char *p,
     ngx_uint_t   i, first;
     ngx_str_t    values[NGX_HTTP_CLICKTRACK_F_PROPS];
 
-    values[NGX_HTTP_CLICKTRACK_F_ID].data = ev->id;
-    values[NGX_HTTP_CLICKTRACK_F_ID].len =
-                          ngx_strnlen(ev->id, NGX_HTTP_CLICKTRACK_UUID_LEN);
-    values[NGX_HTTP_CLICKTRACK_F_TS].data = common->ts;
-    values[NGX_HTTP_CLICKTRACK_F_TS].len =
-                          ngx_strnlen(common->ts, NGX_HTTP_CLICKTRACK_TS_LEN);
-    values[NGX_HTTP_CLICKTRACK_F_TYPE] = ev->type;
-    values[NGX_HTTP_CLICKTRACK_F_CATEGORY] = ev->category;
-    values[NGX_HTTP_CLICKTRACK_F_LABEL] = ev->label;
-    values[NGX_HTTP_CLICKTRACK_F_URL] = ev->url;
-    values[NGX_HTTP_CLICKTRACK_F_REFERRER] = ev->referrer;
-    values[NGX_HTTP_CLICKTRACK_F_VISITOR] = ev->visitor;
-    values[NGX_HTTP_CLICKTRACK_F_SESSION] = ev->session;
-    values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS].data = NULL;
-    values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS].len = 0;
-    values[NGX_HTTP_CLICKTRACK_F_HOST] = common->host;
-    values[NGX_HTTP_CLICKTRACK_F_IP] = common->ip;
-    values[NGX_HTTP_CLICKTRACK_F_UA] = common->ua;
+    ngx_http_clicktrack_values(ev, common, values);
 
     *p++ = '{';
     first = 1;
 
     for (i = 0; i < NGX_HTTP_CLICKTRACK_F_PROPS; i++) {
+        v = &values[i];
 
         if (i == NGX_HTTP_CLICKTRACK_F_CLIENT_TS) {
             if (ev->client_ts > 0) {
@@ -1917,8 +1884,6 @@ ngx_http_clicktrack_event_json_write(u_char *p,
 
             continue;
         }
-
-        v = &values[i];
 
         if (v->len == 0 || v->data == NULL) {
             continue;
@@ -1958,6 +1923,36 @@ ngx_http_clicktrack_event_json_write(u_char *p,
     *p++ = '}';
 
     return p;
+}
+
+
+/*
+ * The record's string values, by NGX_HTTP_CLICKTRACK_F_*, up to (not
+ * including) props; client_ts, a number, is left empty.  A value of zero
+ * length is absent; so are "id" and "ts" before they are filled in.
+ */
+
+static void
+ngx_http_clicktrack_values(ngx_http_clicktrack_event_t *ev,
+    ngx_http_clicktrack_common_t *common, ngx_str_t *values)
+{
+    values[NGX_HTTP_CLICKTRACK_F_ID].data = ev->id;
+    values[NGX_HTTP_CLICKTRACK_F_ID].len =
+                          ngx_strnlen(ev->id, NGX_HTTP_CLICKTRACK_UUID_LEN);
+    values[NGX_HTTP_CLICKTRACK_F_TS].data = common->ts;
+    values[NGX_HTTP_CLICKTRACK_F_TS].len =
+                          ngx_strnlen(common->ts, NGX_HTTP_CLICKTRACK_TS_LEN);
+    values[NGX_HTTP_CLICKTRACK_F_TYPE] = ev->type;
+    values[NGX_HTTP_CLICKTRACK_F_CATEGORY] = ev->category;
+    values[NGX_HTTP_CLICKTRACK_F_LABEL] = ev->label;
+    values[NGX_HTTP_CLICKTRACK_F_URL] = ev->url;
+    values[NGX_HTTP_CLICKTRACK_F_REFERRER] = ev->referrer;
+    values[NGX_HTTP_CLICKTRACK_F_VISITOR] = ev->visitor;
+    values[NGX_HTTP_CLICKTRACK_F_SESSION] = ev->session;
+    ngx_str_null(&values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS]);
+    values[NGX_HTTP_CLICKTRACK_F_HOST] = common->host;
+    values[NGX_HTTP_CLICKTRACK_F_IP] = common->ip;
+    values[NGX_HTTP_CLICKTRACK_F_UA] = common->ua;
 }
 
 
@@ -2162,6 +2157,10 @@ ngx_http_clicktrack_json_escape_len(u_char *p, size_t len)
     size_t      n, size;
     ngx_uint_t  valid;
 
+    if (len == 0) {
+        return 0;
+    }
+
     size = 0;
     last = p + len;
 
@@ -2215,6 +2214,10 @@ ngx_http_clicktrack_json_escape(u_char *dst, u_char *src, size_t len)
     u_char      c, *last;
     size_t      n;
     ngx_uint_t  valid;
+
+    if (len == 0) {
+        return dst;
+    }
 
     last = src + len;
 

@@ -656,11 +656,12 @@ ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
         return;
     }
 
-    /* a freed slot may let a full batch go; not from inside hiredis */
+    /*
+     * Events that waited for a free slot go now, without waiting for
+     * "flush" again; not from inside hiredis, from a posted event.
+     */
 
-    if (q->queued && (q->queued >= q->mcf->queue_batch || q->exiting)
-        && !q->flush_event.posted)
-    {
+    if (q->queued && !q->flush_event.posted) {
         ngx_post_event(&q->flush_event, &ngx_posted_events);
     }
 }

@@ -17,15 +17,19 @@ package Clicktrack::Test;
 #   --- redis_count       "KEY N": exactly N elements, all distinct labels.
 #   --- redis2            read the second, fault-injection Redis
 #                         ($TEST_NGINX_REDIS2_PORT), not the main one.
+#   --- redis_db          the database the checks read (SELECT).
+#   --- redis_auth        the password the checks send (AUTH).
 #   --- redis_setup       actions before nginx starts (see below).
 #   --- redis_after       actions after the response, ";"-separated; "check"
 #                         runs the checks above (implied last when absent).
-#   --- counters          the response is the status JSON: "name=N" lines
-#                         must hold, and so must accepted = pushed + queued
-#                         + in_flight + spooled + dropped.
+#   --- counters          what the action "counters URI" expects of the
+#                         status JSON: "name=N" and "name>N" lines, and
+#                         always accepted = pushed + queued + in_flight
+#                         + spooled + dropped.
 #
 # Actions: start, stop, kill, pause, resume, restart (of the second Redis),
-# sleep SECONDS, hup (reload nginx), check, and
+# sleep SECONDS, hup (reload nginx), check, "cmd [-a PASSWORD] COMMAND
+# ARGS" (a command to the Redis the checks read), "counters URI", and
 #   load N URI [hup K] [max_ms MS] [conc C]
 # which sends N GETs of URI with "&l=load-<i>" appended, sends K reloads
 # while it runs, fails if an answer is not 200 or (with max_ms) slower.
@@ -63,22 +67,31 @@ sub free_port {
 
 # --- a small RESP client: one connection per call, replies as Perl data
 
+# $target: a port, or [port, [command], ...] with commands (AUTH, SELECT)
+# to send first
+
 sub redis {
-    my ($port, @args) = @_;
+    my ($target, @args) = @_;
+
+    my ($port, @pre) = ref $target ? @$target : ($target);
 
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $port, Timeout => 2)
         or return (undef, "connect to redis :$port: $!");
 
-    my $cmd = '*' . @args . "\r\n";
-    for my $a (@args) {
-        $cmd .= '$' . length($a) . "\r\n$a\r\n";
+    my ($buf, $reply) = ('');
+
+    # one at a time: a refused AUTH must stop the command after it
+    for my $c (@pre, \@args) {
+        my $cmd = '*' . @$c . "\r\n";
+        for my $a (@$c) {
+            $cmd .= '$' . length($a) . "\r\n$a\r\n";
+        }
+
+        print $sock $cmd;
+        $reply = read_reply($sock, \$buf);
     }
 
-    print $sock $cmd;
-
-    my $buf = '';
-    my $reply = read_reply($sock, \$buf);
     close $sock;
 
     return $reply;
@@ -173,6 +186,8 @@ sub redis2_signal {
 
 
 END {
+    local $?;   # waitpid must not change the test's exit code
+
     if ($redis2_pid) {
         kill 'CONT', $redis2_pid;
         kill 'KILL', $redis2_pid;
@@ -214,7 +229,9 @@ sub http_get {
     close $sock;
 
     my ($status) = $resp =~ m{^HTTP/1\.[01] (\d+)};
-    return ($status || 0, time - $t0);
+    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
+
+    return ($status || 0, time - $t0, $body);
 }
 
 
@@ -268,14 +285,49 @@ sub action {
     elsif ($verb eq 'hup')     { my $pid = nginx_pid(); kill 'HUP', $pid }
     elsif ($verb eq 'load')    { load($name, @words) }
     elsif ($verb eq 'check')   { check($block, $name, $idx // 0) }
+    elsif ($verb eq 'cmd')     { command($block, $name, @words) }
+    elsif ($verb eq 'counters') { counters($block, $name, $idx // 0, @words) }
     else { die "$name: unknown action \"$verb\"\n" }
+}
+
+
+# where the checks read: the main or the second Redis, with
+# "--- redis_auth: PASSWORD" and "--- redis_db: N" applied
+
+# a command to the Redis the checks read: authenticated when the block
+# names a password, else (before the password is set) as is
+
+sub command {
+    my ($block, $name, @words) = @_;
+
+    my $target = port_of($block);
+
+    if ($words[0] eq '-a') {
+        my (undef, $password) = splice @words, 0, 2;
+        $target = [ref $target ? $target->[0] : $target,
+                   ['AUTH', $password]];
+    }
+
+    return if eval { redis($target, @words); 1 };
+    return if ref $target && eval { redis($target->[0], @words); 1 };
+
+    Test::More::fail("$name - redis command \"@words\": $@");
 }
 
 
 sub port_of {
     my ($block) = @_;
-    return defined $block->redis2 ? $ENV{TEST_NGINX_REDIS2_PORT}
-                                  : $ENV{TEST_NGINX_REDIS_PORT};
+
+    my $port = defined $block->redis2 ? $ENV{TEST_NGINX_REDIS2_PORT}
+                                      : $ENV{TEST_NGINX_REDIS_PORT};
+    my @pre;
+
+    push @pre, ['AUTH', scalar $block->redis_auth]
+        if defined $block->redis_auth;
+    push @pre, ['SELECT', scalar $block->redis_db]
+        if defined $block->redis_db;
+
+    return @pre ? [$port, @pre] : $port;
 }
 
 
@@ -459,17 +511,36 @@ sub check {
 }
 
 
-sub check_counters {
-    my ($block, $name, $body) = @_;
+# counters URI: fetch the status JSON and check "--- counters" against it
 
+sub counters {
+    my ($block, $name, $idx, $uri) = @_;
+
+    my ($status, undef, $body) = http_get($uri);
+
+    Test::More::is($status, 200, "$name - counters: $uri answered");
+
+    my $want = per_request(scalar($block->counters), $idx);
     my $c = eval { $json->decode($body) };
 
     Test::More::ok(ref $c eq 'HASH', "$name - counters: the status is JSON")
         or return;
 
-    for my $line (split /\n/, scalar($block->counters)) {
-        next unless $line =~ /^\s*(\w+)\s*=\s*(\S+)\s*$/;
-        Test::More::is($c->{$1}, $2, "$name - counters: $1");
+    for my $line (split /\n/, $want) {
+        next unless $line =~ /^\s*(\w+)\s*([=>])\s*(\S+)\s*$/;
+
+        my ($key, $op, $value) = ($1, $2, $3);
+        my $got = $c->{$key};
+
+        if (JSON::PP::is_bool($got)) {
+            $got = $got ? 'true' : 'false';
+        }
+
+        if ($op eq '>') {
+            Test::More::cmp_ok($got, '>', $value, "$name - counters: $key");
+        } else {
+            Test::More::is($got, $value, "$name - counters: $key");
+        }
     }
 
     my $sum = 0;
@@ -492,13 +563,14 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
 
     eval { redis($ENV{TEST_NGINX_REDIS_PORT}, 'FLUSHALL') };
 
+    if ($redis2_pid) {
+        kill 'CONT', $redis2_pid;
+        eval { redis($ENV{TEST_NGINX_REDIS2_PORT}, 'FLUSHALL') };
+    }
+
     if (defined $block->redis_setup) {
         for my $step (split /;/, scalar($block->redis_setup)) {
             action($block, $block->name, $step);
-        }
-
-        if (defined $block->redis2 && $redis2_pid) {
-            eval { redis($ENV{TEST_NGINX_REDIS2_PORT}, 'FLUSHALL') };
         }
     }
 });
@@ -510,10 +582,6 @@ Test::Nginx::Socket::add_response_body_check(sub {
     return if $dry_run;
 
     my $name = $block->name;
-
-    if (defined $block->counters) {
-        check_counters($block, $name, $body);
-    }
 
     my $after = per_request(scalar($block->redis_after), $req_idx);
     my @steps = grep { /\S/ } split /;/, $after // '';
