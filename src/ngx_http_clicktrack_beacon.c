@@ -452,7 +452,7 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
                        "clicktrack event: %*s", (size_t) (last - json), json);
 
         if (mcf->queue == NULL) {
-            /* only when the queue could not be set up: said at start */
+            /* only when the queue could not be set up: logged then */
             (void) ngx_atomic_fetch_add(&mcf->counters->dropped, 1);
             continue;
         }

@@ -111,6 +111,7 @@ static void ngx_http_clicktrack_queue_discard(ngx_http_clicktrack_queue_t *q,
     const char *when);
 static ngx_http_clicktrack_record_t *ngx_http_clicktrack_queue_at(
     ngx_http_clicktrack_queue_t *q, u_char *p);
+static void ngx_http_clicktrack_queue_cleanup(void *data);
 
 
 ngx_int_t
@@ -118,12 +119,26 @@ ngx_http_clicktrack_queue_init(ngx_cycle_t *cycle,
     ngx_http_clicktrack_main_conf_t *mcf)
 {
     ngx_uint_t                    n;
+    ngx_pool_cleanup_t           *cln;
     ngx_http_clicktrack_queue_t  *q;
 
     q = ngx_pcalloc(cycle->pool, sizeof(ngx_http_clicktrack_queue_t));
     if (q == NULL) {
         return NGX_ERROR;
     }
+
+    /*
+     * A worker closes its queue in exit_process; this is for a cycle that
+     * goes while the process stays (a reload in single-process mode).
+     */
+
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_clicktrack_queue_cleanup;
+    cln->data = mcf;
 
     /* the pages of the ring are touched only as events arrive */
 
@@ -765,4 +780,16 @@ ngx_http_clicktrack_queue_at(ngx_http_clicktrack_queue_t *q, u_char *p)
     }
 
     return (ngx_http_clicktrack_record_t *) p;
+}
+
+
+static void
+ngx_http_clicktrack_queue_cleanup(void *data)
+{
+    ngx_http_clicktrack_main_conf_t  *mcf = data;
+
+    if (mcf->queue != NULL) {
+        ngx_http_clicktrack_queue_exit(mcf->queue);
+        mcf->queue = NULL;
+    }
 }

@@ -163,8 +163,11 @@ ngx_http_clicktrack_status_handler(ngx_http_request_t *r)
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_clicktrack_module);
 
-    if (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK
-        && format.len == 10
+    if (ngx_http_arg(r, (u_char *) "format", 6, &format) != NGX_OK) {
+        ngx_str_null(&format);
+    }
+
+    if (format.len == 10
         && ngx_strncmp(format.data, "prometheus", 10) == 0)
     {
         ngx_str_set(&r->headers_out.content_type,

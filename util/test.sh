@@ -27,9 +27,10 @@ cleanup() {
         kill "$redis_pid" 2>/dev/null || true
         wait "$redis_pid" 2>/dev/null || true
     fi
-    # a test that stopped nginx halfway must not leave it running
-    if [ -f t/servroot/logs/nginx.pid ]; then
-        kill -QUIT "$(cat t/servroot/logs/nginx.pid)" 2>/dev/null || true
+    # a test that stopped halfway must not leave its nginx running
+    pidfile=${TEST_NGINX_SERVROOT:-$top/t/servroot}/logs/nginx.pid
+    if [ -f "$pidfile" ]; then
+        kill -QUIT "$(cat "$pidfile")" 2>/dev/null || true
     fi
     rm -rf "$tmp"
 }

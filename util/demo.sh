@@ -1,0 +1,63 @@
+#!/bin/bash
+# The demo: a private Redis, and nginx with the module on
+# http://127.0.0.1:8080/ serving demo/ with a beacon location and the
+# status page.  Runs in the foreground; Ctrl-C stops both.
+#
+#   DEMO_PORT=8080 DEMO_REDIS_PORT=6390 util/demo.sh
+
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+port=${DEMO_PORT:-8080}
+redis_port=${DEMO_REDIS_PORT:-6390}
+run=$top/build/demo
+nginx=${NGINX_BINARY:-/usr/sbin/nginx}
+
+rm -rf "$run"
+mkdir -p "$run/conf" "$run/logs" "$run/tmp" "$run/redis"
+
+sed -e "s|@MODULE@|$top/build/ngx_http_clicktrack_module.so|" \
+    -e "s|@ROOT@|$top/demo|" \
+    -e "s|@PORT@|$port|" \
+    -e "s|@REDIS_PORT@|$redis_port|" \
+    "$top/demo/nginx.conf.in" > "$run/conf/nginx.conf"
+
+redis_pid=
+nginx_pid=
+
+stop() {
+    trap - INT TERM EXIT
+    echo
+    echo "stopping the demo"
+    [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null || true
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+    wait 2>/dev/null || true
+    exit 0
+}
+trap stop INT TERM EXIT
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$run/redis" \
+    --save '' --appendonly no --logfile "$run/logs/redis.log" &
+redis_pid=$!
+
+"$nginx" -p "$run/" -c conf/nginx.conf -t -q
+"$nginx" -p "$run/" -c conf/nginx.conf -g 'daemon off;' &
+nginx_pid=$!
+
+sleep 0.5
+kill -0 "$nginx_pid" 2>/dev/null || { echo "nginx did not start: see $run/logs/error.log"; exit 1; }
+
+cat <<MSG
+
+clicktrack demo
+  demo site:    http://127.0.0.1:$port/
+  beacon:       http://127.0.0.1:$port/ct?t=click&l=hello
+  status:       http://127.0.0.1:$port/clicktrack/status
+  events:       redis-cli -p $redis_port LRANGE clicktrack:events 0 -1
+  live feed:    redis-cli -p $redis_port XREAD BLOCK 0 STREAMS clicktrack:recent \\$
+  logs:         $run/logs/
+
+Ctrl-C stops nginx and Redis.
+MSG
+
+wait "$nginx_pid"
