@@ -184,6 +184,16 @@ ngx_http_clicktrack_beacon_handler(ngx_http_request_t *r)
             rc = ngx_http_read_client_request_body(r,
                                             ngx_http_clicktrack_body_handler);
 
+            if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+                /* over client_max_body_size: our answer, not the error page */
+                r->keepalive = 0;
+                r->lingering_close = 1;
+
+                ngx_str_set(&err, "body over client_max_body_size");
+
+                return ngx_http_clicktrack_answer(r, rc, &err);
+            }
+
             if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
                 return rc;
             }

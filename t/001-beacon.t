@@ -261,3 +261,62 @@ empty body
 --- redis_list
 --- no_error_log
 [error]
+
+
+
+=== TEST 14: a chunked body over clicktrack_max_body: 413 after reading it
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location = /ct { clicktrack_beacon; clicktrack_max_body 64; }
+--- raw_request eval
+"POST /ct HTTP/1.1\r
+Host: localhost\r
+Content-Type: application/x-www-form-urlencoded\r
+Transfer-Encoding: chunked\r
+Connection: close\r
+\r
+64\r
+l=" . ("x" x 98) . "\r
+0\r
+\r
+"
+--- error_code: 413
+--- response_headers
+Cache-Control: no-store
+--- response_body
+body over clicktrack_max_body
+--- redis_list
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: a body over nginx's client_max_body_size: our 413, not the error page
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location = /ct {
+        clicktrack_beacon;
+        clicktrack_max_body 1k;
+        client_max_body_size 100;
+    }
+--- raw_request eval
+"POST /ct HTTP/1.1\r
+Host: localhost\r
+Content-Type: application/x-www-form-urlencoded\r
+Transfer-Encoding: chunked\r
+Connection: close\r
+\r
+c8\r
+l=" . ("x" x 198) . "\r
+0\r
+\r
+"
+--- error_code: 413
+--- response_headers
+Cache-Control: no-store
+Content-Type: text/plain
+--- response_body
+body over client_max_body_size
+--- redis_list
