@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <uuid/uuid.h>
+#include <sys/random.h>
 
 #include "ngx_http_clicktrack_module.h"
 #include "ngx_http_clicktrack_event.h"
@@ -551,13 +552,47 @@ ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
 }
 
 
+/*
+ * A version 4 UUID.  libuuid's uuid_generate_random() makes four system
+ * calls per id (getpid, getppid, getuid, getrandom); the random bytes come
+ * instead from a per-process pool filled by getrandom(2) 256 ids at a
+ * time.  The pool remembers the process that filled it, so a forked
+ * worker never reuses its parent's bytes.
+ */
+
 static ngx_int_t
 ngx_http_clicktrack_new_id(u_char *id)
 {
-    uuid_t  uu;
-    char    text[NGX_HTTP_CLICKTRACK_UUID_LEN + 1];
+    uuid_t   uu;
+    char     text[NGX_HTTP_CLICKTRACK_UUID_LEN + 1];
+    ssize_t  n;
 
-    uuid_generate_random(uu);
+    static u_char     pool[256 * sizeof(uuid_t)];
+    static size_t     left;
+    static ngx_pid_t  filled_by;
+
+    if (left < sizeof(uuid_t) || filled_by != ngx_pid) {
+        n = getrandom(pool, sizeof(pool), 0);
+
+        if (n != (ssize_t) sizeof(pool)) {
+            /* too early in boot, or no getrandom(2): libuuid's way */
+            uuid_generate_random(uu);
+            goto unparse;
+        }
+
+        left = sizeof(pool);
+        filled_by = ngx_pid;
+    }
+
+    left -= sizeof(uuid_t);
+    ngx_memcpy(uu, pool + left, sizeof(uuid_t));
+    ngx_memzero(pool + left, sizeof(uuid_t));
+
+    uu[6] = (uu[6] & 0x0f) | 0x40;      /* version 4 */
+    uu[8] = (uu[8] & 0x3f) | 0x80;      /* the RFC 4122 variant */
+
+unparse:
+
     uuid_unparse_lower(uu, text);
 
     ngx_memcpy(id, text, NGX_HTTP_CLICKTRACK_UUID_LEN);

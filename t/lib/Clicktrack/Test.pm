@@ -474,11 +474,16 @@ sub check_count {
         sleep 0.05;
     }
 
-    my %labels;
+    my (%labels, %ids);
     for my $e (@$got) {
         my $obj = eval { $json->decode($e) } or next;
         $labels{ $obj->{label} // '' }++;
+        $ids{ $obj->{id} // '' }++;
     }
+
+    # a copy sent again keeps its id: consumers de-duplicate on it
+    Test::More::is(scalar keys %ids, scalar keys %labels,
+                   "$name - $key: one id per event, copies included");
 
     Test::More::is(scalar keys %labels, $n,
                    "$name - $key: $n distinct events arrived");
