@@ -8,12 +8,9 @@ use Clicktrack::Test;
 repeat_each(1);
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('no_error_log', "[error]\n")
-        unless defined $block->no_error_log;
-});
+defaults(
+    no_error_log => "[error]\n",
+);
 
 run_tests();
 

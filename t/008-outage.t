@@ -8,16 +8,13 @@ use Clicktrack::Test;
 repeat_each(1);
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
+defaults(
+    config => <<'_EOC_',
     location = /ct { clicktrack_beacon; }
     location = /status { clicktrack_status; }
 _EOC_
-
-    $block->set_value('redis2', '');
-});
+    redis2 => '',
+);
 
 run_tests();
 

@@ -10,23 +10,18 @@ workers(2);
 repeat_each(1);
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('http_config', <<'_EOC_') unless defined $block->http_config;
+defaults(
+    http_config => <<'_EOC_',
     clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     clicktrack_cookie off;
     clicktrack_ip off;
 _EOC_
-
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
+    config => <<'_EOC_',
     location = /ct { clicktrack_beacon; clicktrack_dnt on; }
     location = /status { clicktrack_status; }
 _EOC_
-
-    $block->set_value('no_error_log', "[error]\n")
-        unless defined $block->no_error_log;
-});
+    no_error_log => "[error]\n",
+);
 
 run_tests();
 

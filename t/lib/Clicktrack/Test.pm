@@ -4,6 +4,9 @@ package Clicktrack::Test;
 # hooks only (add_block_preprocessor, add_response_body_check), so that the
 # same .t files run under the real Test::Nginx and the project's fallback.
 #
+# defaults(SECTION => VALUE, ...) gives a file's blocks the sections they
+# do not set themselves.
+#
 # Sections:
 #
 #   --- redis_list        the elements expected in a list (default key
@@ -44,6 +47,9 @@ use Time::HiRes qw(sleep time);
 use JSON::PP ();
 use Test::More ();
 use File::Temp ();
+use Exporter 'import';
+
+our @EXPORT = qw(defaults);
 
 my $json = JSON::PP->new->utf8;
 
@@ -587,6 +593,23 @@ sub sums_up {
 sub per_request {
     my ($value, $idx) = @_;
     return ref $value eq 'ARRAY' ? $value->[$idx] : $value;
+}
+
+
+# defaults(SECTION => VALUE, ...): the sections a block does not set
+# itself, for a whole file
+
+sub defaults {
+    my (%default) = @_;
+
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my ($block) = @_;
+
+        for my $section (sort keys %default) {
+            $block->set_value($section, $default{$section})
+                unless defined scalar $block->$section;
+        }
+    });
 }
 
 
