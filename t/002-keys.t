@@ -350,3 +350,77 @@ POST /ct
 --- error_code: 204
 --- redis_list
 {"id":"<uuid>","ts":"<ts>","type":"pageview","label":"a\"b\\c/dé😀�x\n","host":"localhost"}
+
+
+
+=== TEST 29: ts in a query may have leading zeros; JSON forbids them
+--- more_headers eval
+["", "Content-Type: application/json"]
+--- request eval
+["GET /ct?ts=007", "POST /ct\n{\"ts\":01}"]
+--- error_code eval
+[200, 400]
+--- response_body_like eval
+[qr/^GIF/, qr/^invalid "ts"/]
+--- redis_list eval
+['{"id":"<uuid>","ts":"<ts>","type":"pageview","client_ts":7,"host":"localhost"}', ""]
+
+
+
+=== TEST 30: null is absent; an empty value does not make a key a duplicate
+--- more_headers eval
+["Content-Type: application/json", ""]
+--- request eval
+["POST /ct\n{\"l\":null,\"t\":null,\"u\":\"x\"}", "GET /ct?u=&u=y"]
+--- error_code eval
+[204, 200]
+--- redis_list eval
+['{"id":"<uuid>","ts":"<ts>","type":"pageview","url":"x","host":"localhost"}', '{"id":"<uuid>","ts":"<ts>","type":"pageview","url":"y","host":"localhost"}']
+
+
+
+=== TEST 31: malformed percent-encoding in a key; a prop twice
+--- request eval
+["GET /ct?%zz=1", "GET /ct?p.a=1&p.a=2"]
+--- error_code eval
+[400, 400]
+--- response_body_like eval
+[qr/^malformed percent-encoding in key$/, qr/^duplicate prop "a"$/]
+--- redis_list eval
+["", ""]
+
+
+
+=== TEST 32: CR LF in a value stays in the record, escaped
+--- request
+GET /ct?l=crlf%0D%0AX-Injected:%201
+--- error_code: 200
+--- response_headers
+!X-Injected
+--- redis_list
+{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"crlf\r\nX-Injected: 1","host":"localhost"}
+
+
+
+=== TEST 33: a raw tab in a JSON string, a trailing comma in a batch, nesting past 32
+--- more_headers
+Content-Type: application/json
+--- request eval
+["POST /ct\n{\"l\":\"a\tb\"}", "POST /ct\n[{},]", "POST /ct\n{\"x\":" . ("[" x 40) . ("]" x 40) . "}", "POST /ct\n{\"x\":" . ("[" x 20) . ("]" x 20) . "}"]
+--- error_code eval
+[400, 400, 400, 204]
+--- response_body_like eval
+[qr/^malformed JSON at byte 7$/, qr/^malformed JSON at byte 4$/, qr/^JSON nested too deeply$/, qr/^$/]
+--- redis_list eval
+["", "", "", '{"id":"<uuid>","ts":"<ts>","type":"pageview","host":"localhost"}']
+
+
+
+=== TEST 34: a Referer over 2048 bytes becomes a url of its first 2048 bytes
+--- more_headers eval
+"Referer: https://e.example/" . ("r" x 3000)
+--- request
+GET /ct?t=click
+--- error_code: 200
+--- redis_list eval
+'{"id":"<uuid>","ts":"<ts>","type":"click","url":"https://e.example/' . ("r" x (2048 - 18)) . '","host":"localhost"}'

@@ -167,3 +167,17 @@ GET /ct?l=off
 !Access-Control-Allow-Origin
 --- redis_list
 {"id":"<uuid>","ts":"<ts>","type":"pageview","label":"off","host":"localhost"}
+
+
+
+=== TEST 11: Origin "null" is refused; an origin in another case is allowed, echoed as configured
+--- more_headers eval
+["Origin: null", "Origin: HTTPS://SHOP.EXAMPLE"]
+--- request eval
+["GET /ct?l=null", "GET /ct?l=case"]
+--- error_code eval
+[403, 200]
+--- response_headers eval
+["!Access-Control-Allow-Origin", "Access-Control-Allow-Origin: https://shop.example"]
+--- redis_list eval
+["", '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"case","host":"localhost"}']
