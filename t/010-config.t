@@ -8,6 +8,11 @@ use Clicktrack::Test;
 repeat_each(1);
 no_shuffle();
 
+# Test::Nginx starts nginx only for a block with a config section
+defaults(
+    config => "    location = /t { return 204; }\n",
+);
+
 run_tests();
 
 __DATA__
