@@ -645,6 +645,8 @@ ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
         q->first = (q->first + 1) % NGX_HTTP_CLICKTRACK_MAX_FLIGHT;
         q->nbatches--;
 
+        ngx_http_clicktrack_redis_healthy(&q->redis);
+
         if (q->flight + q->queued) {
             q->head = (u_char *) ngx_http_clicktrack_queue_at(q, b->end);
         }

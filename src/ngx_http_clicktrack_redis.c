@@ -562,9 +562,14 @@ ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc)
                       &rc->conf->name, rc->failures);
     }
 
+    /*
+     * The backoff is reset by ngx_http_clicktrack_redis_healthy(), once
+     * Redis takes a command: a server that accepts connections and refuses
+     * every write (WRONGTYPE, OOM) must not be retried ten times a second.
+     */
+
     rc->state = NGX_HTTP_CLICKTRACK_REDIS_READY;
     rc->failures = 0;
-    rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MIN;
 
     rc->up = 1;
     (void) ngx_atomic_fetch_add(&rc->counters->redis_up, 1);
@@ -575,6 +580,13 @@ ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc)
     }
 
     rc->ready(rc);
+}
+
+
+void
+ngx_http_clicktrack_redis_healthy(ngx_http_clicktrack_redis_t *rc)
+{
+    rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MIN;
 }
 
 

@@ -78,6 +78,7 @@ ngx_int_t ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
 void ngx_http_clicktrack_redis_reset(ngx_http_clicktrack_redis_t *rc,
     const char *why);
 void ngx_http_clicktrack_redis_close(ngx_http_clicktrack_redis_t *rc);
+void ngx_http_clicktrack_redis_healthy(ngx_http_clicktrack_redis_t *rc);
 
 
 #endif /* _NGX_HTTP_CLICKTRACK_REDIS_H_INCLUDED_ */

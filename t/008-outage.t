@@ -119,7 +119,7 @@ command timed out, reconnecting
 
 
 
-=== TEST 5: an RPUSH refused (wrong type at the key) is logged, retried, and lands once fixed
+=== TEST 5: an RPUSH refused (wrong type at the key) is logged, retried with a growing backoff, and lands once fixed
 --- http_config
     clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT;
     clicktrack_cookie off;
@@ -130,11 +130,12 @@ restart; cmd SET clicktrack:events not-a-list
 --- request
 GET /ct?l=refused
 --- redis_after
-sleep 0.3; counters /status; cmd DEL clicktrack:events; check
+sleep 1.5; counters /status; cmd DEL clicktrack:events; check
 --- counters
 accepted=1
 pushed=0
 redis_errors>0
+redis_errors<8
 --- redis_list
 {"id":"<uuid>","ts":"<ts>","type":"pageview","label":"refused","host":"localhost"}
 --- error_log

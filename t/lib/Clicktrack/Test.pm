@@ -26,7 +26,7 @@ package Clicktrack::Test;
 #   --- redis_after       actions after the response, ";"-separated; "check"
 #                         runs the checks above (implied last when absent).
 #   --- counters          what the action "counters URI" expects of the
-#                         status JSON: "name=N" and "name>N" lines, and
+#                         status JSON: "name=N", "name>N", "name<N", and
 #                         always accepted = pushed + queued + in_flight
 #                         + spooled + dropped.
 #
@@ -529,7 +529,7 @@ sub counters {
     my ($block, $name, $idx, $uri) = @_;
 
     my $want = per_request(scalar($block->counters), $idx) // '';
-    my @rules = map { [/^\s*(\w+)\s*([=>])\s*(\S+)\s*$/] }
+    my @rules = map { [/^\s*(\w+)\s*([=<>])\s*(\S+)\s*$/] }
                 grep { /\S/ } split /\n/, $want;
 
     my ($status, $c);
@@ -576,7 +576,9 @@ sub rule_holds {
 
     my $got = show($c->{$key});
 
-    return $op eq '>' ? $got > $value : $got eq $value;
+    return $op eq '>' ? $got > $value
+         : $op eq '<' ? $got < $value
+         : $got eq $value;
 }
 
 
