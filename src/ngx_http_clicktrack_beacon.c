@@ -499,8 +499,8 @@ ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
     if (lcf->cookie != NULL) {
 
 #if (nginx_version >= 1023000)
-        h = ngx_http_parse_multi_header_lines(r, r->headers_in.cookie,
-                                              &lcf->cookie->name, &cookie);
+        h = ngx_http_parse_cookie_lines(r, r->headers_in.cookie,
+                                        &lcf->cookie->name, &cookie);
         if (h != NULL
 #else
         if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
