@@ -2,13 +2,14 @@
 # Installs the Debian packages that the build, the demo and the tests need,
 # and only those that are missing.  Needs root (or sudo).
 #
-#   util/deps.sh [build|test|demo]...     default: build
+#   util/deps.sh [build|test|demo|deb]...     default: build
 
 set -eu
 
 want_build="gcc make libc6-dev nginx-core nginx-dev libhiredis-dev uuid-dev"
 want_test="$want_build redis-server perl"
 want_demo="$want_build redis-server"
+want_deb="$want_build debhelper dpkg-dev redis-server curl"
 
 [ $# -eq 0 ] && set -- build
 
@@ -18,6 +19,7 @@ for what in "$@"; do
         build) pkgs="$pkgs $want_build" ;;
         test)  pkgs="$pkgs $want_test" ;;
         demo)  pkgs="$pkgs $want_demo" ;;
+        deb)   pkgs="$pkgs $want_deb" ;;
         *) echo "util/deps.sh: unknown set \"$what\"" >&2; exit 2 ;;
     esac
 done
