@@ -32,7 +32,8 @@ package Clicktrack::Test;
 #
 # Actions: start, stop, kill, pause, resume, restart (of the second Redis),
 # sleep SECONDS, hup (reload nginx), check, "cmd [-a PASSWORD] COMMAND
-# ARGS" (a command to the Redis the checks read), "counters URI", and
+# ARGS" (a command to the Redis the checks read; $TEST_NGINX_* variables
+# in ARGS are replaced), "counters URI", and
 #   load N URI [hup K] [max_ms MS] [conc C]
 # which sends N GETs of URI with "&l=load-<i>" appended, sends K reloads
 # while it runs, fails if an answer is not 200 or (with max_ms) slower.
@@ -307,6 +308,9 @@ sub command {
     my ($block, $name, @words) = @_;
 
     my $target = port_of($block);
+
+    # "cmd REPLICAOF 127.0.0.1 $TEST_NGINX_REDIS_PORT", as in config
+    s/\$(TEST_NGINX_\w+)/$ENV{$1} \/\/ ''/ge for @words;
 
     if ($words[0] eq '-a') {
         my (undef, $password) = splice @words, 0, 2;
