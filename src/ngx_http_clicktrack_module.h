@@ -23,6 +23,7 @@
 
 
 typedef struct ngx_http_clicktrack_queue_s  ngx_http_clicktrack_queue_t;
+typedef struct ngx_http_clicktrack_stream_s  ngx_http_clicktrack_stream_t;
 
 
 /* clicktrack_redis: where and how to connect, resolved at configuration */
@@ -96,6 +97,9 @@ typedef struct {
 
     /* this worker's queue and connection, set up in init_process */
     ngx_http_clicktrack_queue_t     *queue;
+
+    /* the streams clicktrack_stream reads (NULL: none), this worker's hub */
+    ngx_http_clicktrack_stream_t    *stream;
 
     ngx_uint_t                       used;        /* a handler is set */
 

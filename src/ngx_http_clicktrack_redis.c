@@ -107,9 +107,10 @@ ngx_http_clicktrack_redis_open(ngx_http_clicktrack_redis_t *rc)
         return;
     }
 
+    /* "failures" stays: a Redis that is down is logged once a while */
+
     rc->closing = 0;
     rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MIN;
-    rc->failures = 0;
 
     ngx_http_clicktrack_redis_connect(rc);
 }
