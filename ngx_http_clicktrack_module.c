@@ -14,6 +14,7 @@
 #include "ngx_http_clicktrack_queue.h"
 #include "ngx_http_clicktrack_status.h"
 #include "ngx_http_clicktrack_stream.h"
+#include "ngx_http_clicktrack_dashboard.h"
 
 
 /*
@@ -28,6 +29,7 @@
  *   redis    the hiredis connection on nginx's event loop
  *   status   shared counters and their report
  *   stream   live events (SSE), JSON and CSV export
+ *   dashboard  the live dashboard page
  */
 
 
@@ -56,6 +58,8 @@ static char *ngx_http_clicktrack_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_stream(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clicktrack_dashboard(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_field(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -125,6 +129,13 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
     { ngx_string("clicktrack_stream"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_clicktrack_stream,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clicktrack_dashboard"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clicktrack_dashboard,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -336,6 +347,7 @@ ngx_http_clicktrack_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->origins = NULL;
+     *     conf->dashboard = NULL;
      */
 
     conf->list = NGX_CONF_UNSET_PTR;
@@ -721,6 +733,35 @@ ngx_http_clicktrack_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return ngx_http_clicktrack_set_handler(cf,
                                            ngx_http_clicktrack_stream_handler,
                                            1);
+}
+
+
+/* clicktrack_dashboard STREAM_URI */
+
+static char *
+ngx_http_clicktrack_dashboard(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+
+    char       *rv;
+    ngx_str_t  *value;
+
+    rv = ngx_http_clicktrack_set_handler(cf,
+                                         ngx_http_clicktrack_dashboard_handler,
+                                         0);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    lcf->dashboard = ngx_http_clicktrack_dashboard_make(cf, &value[1]);
+    if (lcf->dashboard == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

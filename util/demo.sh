@@ -51,6 +51,7 @@ cat <<MSG
 
 clicktrack demo
   demo site:    http://127.0.0.1:$port/
+  dashboard:    http://127.0.0.1:$port/clicktrack/dashboard
   beacon:       http://127.0.0.1:$port/ct?t=click&l=hello
   status:       http://127.0.0.1:$port/clicktrack/status
   stream:       curl -N http://127.0.0.1:$port/clicktrack/stream
