@@ -13,6 +13,8 @@
 #include "ngx_http_clicktrack_beacon.h"
 #include "ngx_http_clicktrack_queue.h"
 #include "ngx_http_clicktrack_status.h"
+#include "ngx_http_clicktrack_stream.h"
+#include "ngx_http_clicktrack_dashboard.h"
 
 
 /*
@@ -26,6 +28,8 @@
  *   queue    batching, in flight, retry, shutdown
  *   redis    the hiredis connection on nginx's event loop
  *   status   shared counters and their report
+ *   stream   live events (SSE), JSON and CSV export
+ *   dashboard  the live dashboard page
  */
 
 
@@ -52,6 +56,10 @@ static char *ngx_http_clicktrack_beacon(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clicktrack_stream(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clicktrack_dashboard(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_field(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -114,6 +122,20 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
     { ngx_string("clicktrack_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_clicktrack_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clicktrack_stream"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clicktrack_stream,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clicktrack_dashboard"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clicktrack_dashboard,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -325,6 +347,7 @@ ngx_http_clicktrack_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->origins = NULL;
+     *     conf->dashboard = NULL;
      */
 
     conf->list = NGX_CONF_UNSET_PTR;
@@ -423,7 +446,10 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_body, prev->max_body, 16 * 1024);
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 50);
 
-    return NGX_CONF_OK;
+    return ngx_http_clicktrack_stream_merge(cf,
+               ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_clicktrack_module),
+               conf);
 }
 
 
@@ -469,6 +495,10 @@ ngx_http_clicktrack_exit_process(ngx_cycle_t *cycle)
     if (mcf != NULL && mcf->queue != NULL) {
         ngx_http_clicktrack_queue_exit(mcf->queue);
         mcf->queue = NULL;
+    }
+
+    if (mcf != NULL) {
+        ngx_http_clicktrack_stream_exit(mcf);
     }
 }
 
@@ -694,6 +724,44 @@ ngx_http_clicktrack_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return ngx_http_clicktrack_set_handler(cf,
                                            ngx_http_clicktrack_status_handler,
                                            0);
+}
+
+
+static char *
+ngx_http_clicktrack_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_clicktrack_set_handler(cf,
+                                           ngx_http_clicktrack_stream_handler,
+                                           1);
+}
+
+
+/* clicktrack_dashboard STREAM_URI */
+
+static char *
+ngx_http_clicktrack_dashboard(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+
+    char       *rv;
+    ngx_str_t  *value;
+
+    rv = ngx_http_clicktrack_set_handler(cf,
+                                         ngx_http_clicktrack_dashboard_handler,
+                                         0);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    lcf->dashboard = ngx_http_clicktrack_dashboard_make(cf, &value[1]);
+    if (lcf->dashboard == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -60,8 +60,6 @@ static ngx_int_t ngx_http_clicktrack_answer(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *text);
 static ngx_int_t ngx_http_clicktrack_error(ngx_http_request_t *r,
     ngx_uint_t status, char *text);
-static ngx_int_t ngx_http_clicktrack_add_header(ngx_http_request_t *r,
-    char *key, ngx_str_t *value);
 
 
 /* a transparent 1x1 GIF89a */
@@ -1142,7 +1140,7 @@ ngx_http_clicktrack_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_clicktrack_add_header(ngx_http_request_t *r, char *key,
     ngx_str_t *value)
 {

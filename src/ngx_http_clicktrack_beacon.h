@@ -17,5 +17,9 @@ ngx_int_t ngx_http_clicktrack_beacon_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clicktrack_visitor_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
+/* a response header; the stream's answers use it too */
+ngx_int_t ngx_http_clicktrack_add_header(ngx_http_request_t *r, char *key,
+    ngx_str_t *value);
+
 
 #endif /* _NGX_HTTP_CLICKTRACK_BEACON_H_INCLUDED_ */

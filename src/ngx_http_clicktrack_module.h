@@ -23,6 +23,9 @@
 
 
 typedef struct ngx_http_clicktrack_queue_s  ngx_http_clicktrack_queue_t;
+typedef struct ngx_http_clicktrack_stream_s  ngx_http_clicktrack_stream_t;
+typedef struct ngx_http_clicktrack_dashboard_s
+    ngx_http_clicktrack_dashboard_t;
 
 
 /* clicktrack_redis: where and how to connect, resolved at configuration */
@@ -97,6 +100,9 @@ typedef struct {
     /* this worker's queue and connection, set up in init_process */
     ngx_http_clicktrack_queue_t     *queue;
 
+    /* the streams clicktrack_stream reads (NULL: none), this worker's hub */
+    ngx_http_clicktrack_stream_t    *stream;
+
     ngx_uint_t                       used;        /* a handler is set */
 
     /* where the first user of Redis was configured, for "nginx -t" */
@@ -118,6 +124,7 @@ typedef struct {
     ngx_array_t                     *origins;     /* of ngx_str_t */
     size_t                           max_body;
     ngx_uint_t                       max_batch;
+    ngx_http_clicktrack_dashboard_t *dashboard;   /* its location only */
 } ngx_http_clicktrack_loc_conf_t;
 
 

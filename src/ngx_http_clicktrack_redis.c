@@ -33,6 +33,8 @@ static void ngx_http_clicktrack_redis_setup_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc);
 static void ngx_http_clicktrack_redis_watch(ngx_http_clicktrack_redis_t *rc);
+static void ngx_http_clicktrack_redis_give_up(
+    ngx_http_clicktrack_redis_t *rc);
 static void ngx_http_clicktrack_redis_schedule(
     ngx_http_clicktrack_redis_t *rc);
 static void ngx_http_clicktrack_redis_reconnect_handler(ngx_event_t *ev);
@@ -44,6 +46,22 @@ static ngx_uint_t ngx_http_clicktrack_redis_log_now(
 
 ngx_int_t
 ngx_http_clicktrack_redis_init(ngx_http_clicktrack_redis_t *rc,
+    ngx_http_clicktrack_redis_conf_t *conf,
+    ngx_http_clicktrack_counters_t *counters, ngx_log_t *log)
+{
+    ngx_http_clicktrack_redis_setup(rc, conf, counters, log);
+
+    /* until the first connection is ready, this worker counts as down */
+    rc->gauge = 1;
+    rc->down = 1;
+    (void) ngx_atomic_fetch_add(&counters->redis_down, 1);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_clicktrack_redis_setup(ngx_http_clicktrack_redis_t *rc,
     ngx_http_clicktrack_redis_conf_t *conf,
     ngx_http_clicktrack_counters_t *counters, ngx_log_t *log)
 {
@@ -77,12 +95,24 @@ ngx_http_clicktrack_redis_init(ngx_http_clicktrack_redis_t *rc,
          */
         ev[i]->cancelable = 1;
     }
+}
 
-    /* until the first connection is ready, this worker counts as down */
-    rc->down = 1;
-    (void) ngx_atomic_fetch_add(&counters->redis_down, 1);
 
-    return NGX_OK;
+/* a connection closed by ngx_http_clicktrack_redis_close(), anew */
+
+void
+ngx_http_clicktrack_redis_open(ngx_http_clicktrack_redis_t *rc)
+{
+    if (rc->state != NGX_HTTP_CLICKTRACK_REDIS_IDLE) {
+        return;
+    }
+
+    /* "failures" stays: a Redis that is down is logged once a while */
+
+    rc->closing = 0;
+    rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MIN;
+
+    ngx_http_clicktrack_redis_connect(rc);
 }
 
 
@@ -111,7 +141,7 @@ ngx_http_clicktrack_redis_connect(ngx_http_clicktrack_redis_t *rc)
     if (ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
                       "clicktrack: redis %V: out of memory", &rc->conf->name);
-        ngx_http_clicktrack_redis_schedule(rc);
+        ngx_http_clicktrack_redis_give_up(rc);
         return;
     }
 
@@ -126,14 +156,14 @@ ngx_http_clicktrack_redis_connect(ngx_http_clicktrack_redis_t *rc)
         }
 
         redisAsyncFree(ac);
-        ngx_http_clicktrack_redis_schedule(rc);
+        ngx_http_clicktrack_redis_give_up(rc);
         return;
     }
 
     c = ngx_get_connection(ac->c.fd, rc->log);
     if (c == NULL) {
         redisAsyncFree(ac);
-        ngx_http_clicktrack_redis_schedule(rc);
+        ngx_http_clicktrack_redis_give_up(rc);
         return;
     }
 
@@ -180,7 +210,8 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
     }
 
     if (!rc->command_timer.timer_set) {
-        ngx_add_timer(&rc->command_timer, rc->conf->command_timeout);
+        ngx_add_timer(&rc->command_timer,
+                      rc->conf->command_timeout + rc->block);
     }
 
     return NGX_OK;
@@ -366,20 +397,43 @@ ngx_http_clicktrack_redis_cleanup(void *data)
         ngx_delete_posted_event(&rc->reset_event);
     }
 
-    if (rc->up) {
-        rc->up = 0;
+    if (!rc->up) {
+        ngx_http_clicktrack_redis_give_up(rc);
+        return;
+    }
+
+    rc->up = 0;
+
+    if (rc->gauge) {
         (void) ngx_atomic_fetch_add(&rc->counters->redis_up, -1);
 
         if (!rc->closing) {
             rc->down = 1;
             (void) ngx_atomic_fetch_add(&rc->counters->redis_down, 1);
         }
-
-        rc->lost(rc);
     }
+
+    rc->lost(rc);
 
     if (!rc->closing) {
         ngx_http_clicktrack_redis_schedule(rc);
+    }
+}
+
+
+/* an attempt that ended before "ready": retry later, tell the owner */
+
+static void
+ngx_http_clicktrack_redis_give_up(ngx_http_clicktrack_redis_t *rc)
+{
+    if (rc->closing) {
+        return;
+    }
+
+    ngx_http_clicktrack_redis_schedule(rc);
+
+    if (rc->failed != NULL) {
+        rc->failed(rc);
     }
 }
 
@@ -428,7 +482,8 @@ ngx_http_clicktrack_redis_watch(ngx_http_clicktrack_redis_t *rc)
     }
 
     if (rc->ac->replies.head != NULL) {
-        ngx_add_timer(&rc->command_timer, rc->conf->command_timeout);
+        ngx_add_timer(&rc->command_timer,
+                      rc->conf->command_timeout + rc->block);
 
     } else if (rc->command_timer.timer_set) {
         ngx_del_timer(&rc->command_timer);
@@ -572,7 +627,10 @@ ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc)
     rc->failures = 0;
 
     rc->up = 1;
-    (void) ngx_atomic_fetch_add(&rc->counters->redis_up, 1);
+
+    if (rc->gauge) {
+        (void) ngx_atomic_fetch_add(&rc->counters->redis_up, 1);
+    }
 
     if (rc->down) {
         rc->down = 0;

@@ -22,7 +22,14 @@
  * command left unanswered for command_timeout as a lost connection.  The
  * owner learns of the two transitions through "ready" and "lost"; every
  * command sent before "lost" either got its reply callback with a reply,
- * or with NULL when the connection went away.
+ * or with NULL when the connection went away.  An optional "failed" hears
+ * of each connection attempt that ended before "ready".
+ *
+ * A worker may hold several: ngx_http_clicktrack_redis_init() sets up the
+ * delivery connection, which counts in the status's "redis_connected";
+ * ngx_http_clicktrack_redis_setup() one that does not (the stream's).  A
+ * connection closed by ngx_http_clicktrack_redis_close() may be opened
+ * again with ngx_http_clicktrack_redis_open().
  */
 
 
@@ -49,6 +56,7 @@ struct ngx_http_clicktrack_redis_s {
 
     ngx_http_clicktrack_redis_handler_pt   ready;
     ngx_http_clicktrack_redis_handler_pt   lost;
+    ngx_http_clicktrack_redis_handler_pt   failed;    /* NULL: not told */
     void                                  *data;
 
     ngx_event_t                            connect_timer;
@@ -61,17 +69,25 @@ struct ngx_http_clicktrack_redis_s {
     time_t                                 logged;
     ngx_uint_t                             setup;     /* AUTH/SELECT left */
 
+    /* how long a blocking command (XREAD BLOCK) may legitimately wait */
+    ngx_msec_t                             block;
+
     ngx_http_clicktrack_redis_state_e      state;
     unsigned                               up:1;        /* "ready" seen */
     unsigned                               down:1;      /* counted down */
     unsigned                               closing:1;
+    unsigned                               gauge:1;     /* redis_connected */
 };
 
 
 ngx_int_t ngx_http_clicktrack_redis_init(ngx_http_clicktrack_redis_t *rc,
     ngx_http_clicktrack_redis_conf_t *conf,
     ngx_http_clicktrack_counters_t *counters, ngx_log_t *log);
+void ngx_http_clicktrack_redis_setup(ngx_http_clicktrack_redis_t *rc,
+    ngx_http_clicktrack_redis_conf_t *conf,
+    ngx_http_clicktrack_counters_t *counters, ngx_log_t *log);
 void ngx_http_clicktrack_redis_connect(ngx_http_clicktrack_redis_t *rc);
+void ngx_http_clicktrack_redis_open(ngx_http_clicktrack_redis_t *rc);
 ngx_int_t ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
     redisCallbackFn *fn, void *privdata, int argc, const char **argv,
     const size_t *argvlen);

@@ -51,8 +51,11 @@ cat <<MSG
 
 clicktrack demo
   demo site:    http://127.0.0.1:$port/
+  dashboard:    http://127.0.0.1:$port/clicktrack/dashboard
   beacon:       http://127.0.0.1:$port/ct?t=click&l=hello
   status:       http://127.0.0.1:$port/clicktrack/status
+  stream:       curl -N http://127.0.0.1:$port/clicktrack/stream
+  export:       http://127.0.0.1:$port/clicktrack/stream?format=csv
   events:       redis-cli -p $redis_port LRANGE clicktrack:events 0 -1
   live feed:    redis-cli -p $redis_port XREAD BLOCK 0 STREAMS clicktrack:recent \\$
   logs:         $run/logs/

@@ -33,15 +33,44 @@ package Clicktrack::Test;
 # Actions: start, stop, kill, pause, resume, restart (of the second Redis),
 # sleep SECONDS, hup (reload nginx), check, "cmd [-a PASSWORD] COMMAND
 # ARGS" (a command to the Redis the checks read; $TEST_NGINX_* variables
-# in ARGS are replaced), "counters URI", and
+# in ARGS are replaced), "counters URI [RULE...]" (the rules given, else
+# the section's), and
 #   load N URI [hup K] [max_ms MS] [conc C]
 # which sends N GETs of URI with "&l=load-<i>" appended, sends K reloads
 # while it runs, fails if an answer is not 200 or (with max_ms) slower.
+#
+# Server-Sent Events clients that stay open from one action to the next
+# (the stream tests), named by the test:
+#   get URI [STATUS [BODY]] one GET, its status must be STATUS (200); BODY:
+#                           "count=N,first=LABEL,last=LABEL" of a JSON
+#                           array, or "lines=N"
+#   sse_open C URI [OPT...] open stream C (HTTP/1.0) and check its SSE
+#                           headers.  OPT: Name:Value (a request header),
+#                           after=D:K (Last-Event-ID = the id of the K-th
+#                           message stream D received), arg=D:K (the same
+#                           as "&last_event_id="), port=N, rcvbuf=BYTES
+#                           (a small socket buffer), stall (never read)
+#   sse_expect C LABELS     the next messages' labels, in order, within
+#                           5 s: "a,b,c", "load-3..7" (load-3 to load-7),
+#                           or "-" (none for 0.5 s), then "any" for any
+#                           order of them; each message has
+#                           id/event/data, ids rise, data is one line of
+#                           JSON whose type is the event name
+#   sse_ping C              a ": ping" comment came (within 1 s)
+#   sse_close C             the client leaves
+#   sse_closed C            the server closes C within 10 s
+#   other_worker C N URI    GETs URI (with "&l=elsewhere-<i>") until N
+#                           were answered by another worker than C's (by
+#                           the X-Pid header the config adds)
+#   nginx2 start|stop       a second nginx on the same Redis, /ct a beacon
+#   nginx2 get URI          a GET to it
+# "$TEST_NGINX_..." in an action is replaced by the variable's value.
 
 use strict;
 use warnings;
 
 use IO::Socket::INET;
+use Socket ();
 use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
@@ -60,6 +89,7 @@ my $redis2_dir = File::Temp::tempdir(CLEANUP => 1);
 $ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
 $ENV{TEST_NGINX_REDIS2_PORT} ||= free_port();
 $ENV{TEST_NGINX_REDIS_SERVER} ||= 'redis-server';
+$ENV{TEST_NGINX_SLOW_PORT} ||= free_port();
 
 my $last_load;
 
@@ -212,10 +242,15 @@ sub nginx_pid {
 }
 
 
-sub http_get {
-    my ($uri) = @_;
+sub nginx_port {
+    return $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+}
 
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+
+sub http_get {
+    my ($uri, $port) = @_;
+
+    $port ||= nginx_port();
     my $t0 = time;
 
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
@@ -236,9 +271,9 @@ sub http_get {
     close $sock;
 
     my ($status) = $resp =~ m{^HTTP/1\.[01] (\d+)};
-    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
 
-    return ($status || 0, time - $t0, $body);
+    return ($status || 0, time - $t0, $body, $head // '');
 }
 
 
@@ -276,8 +311,407 @@ sub load {
 }
 
 
+# --- stream clients
+
+my %sse;
+
+
+sub get {
+    my ($name, $uri, $want, $body) = @_;
+
+    $want ||= 200;
+
+    my ($status, undef, $got) = http_get($uri);
+
+    Test::More::is($status, $want, "$name - GET $uri answered $want");
+
+    return unless defined $body;
+
+    # count=N,first=LABEL,last=LABEL of a JSON array; lines=N of a text
+    my %rule = map { split /=/, $_, 2 } split /,/, $body;
+
+    if (defined $rule{lines}) {
+        my $n = () = ($got // '') =~ /\n/g;
+        Test::More::is($n, $rule{lines}, "$name - GET $uri: $n lines");
+        return;
+    }
+
+    my $a = eval { $json->decode($got // '') };
+
+    Test::More::ok(ref $a eq 'ARRAY', "$name - GET $uri: a JSON array")
+        or return;
+    Test::More::is(scalar @$a, $rule{count}, "$name - GET $uri: count")
+        if defined $rule{count};
+    Test::More::is($a->[0]{label}, $rule{first}, "$name - GET $uri: first")
+        if defined $rule{first};
+    Test::More::is($a->[-1]{label}, $rule{last}, "$name - GET $uri: last")
+        if defined $rule{last};
+}
+
+
+sub sse_open {
+    my ($name, $c, $uri, @opts) = @_;
+
+    my ($port, $rcvbuf, $stall) = (nginx_port());
+    my @headers;
+
+    for my $o (@opts) {
+        if ($o =~ /^port=(\d+)$/) { $port = $1 }
+        elsif ($o =~ /^rcvbuf=(\d+)$/) { $rcvbuf = $1 }
+        elsif ($o eq 'stall') { $stall = 1 }
+        elsif ($o =~ /^(after|arg)=(\w+):(\d+)$/) {
+            my $id = $sse{$2} && $sse{$2}{ids}[$3 - 1];
+            die "$name: stream $2 has no message $3\n" unless defined $id;
+            if ($1 eq 'after') { push @headers, "Last-Event-ID: $id" }
+            else { $uri .= ($uri =~ /\?/ ? '&' : '?') . "last_event_id=$id" }
+        }
+        elsif ($o =~ /^([\w-]+):(.*)$/) { push @headers, "$1: $2" }
+        else { die "$name: sse_open: unknown option \"$o\"\n" }
+    }
+
+    my $sock = IO::Socket::INET->new(Proto => 'tcp')
+        or die "$name: socket: $!\n";
+
+    # before connect(2), so that the window the server sees is small
+    setsockopt($sock, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), $rcvbuf + 0)
+        if $rcvbuf;
+
+    connect($sock, Socket::pack_sockaddr_in($port,
+                                            Socket::inet_aton('127.0.0.1')))
+        or die "$name: connect to :$port: $!\n";
+
+    print $sock join("\r\n", "GET $uri HTTP/1.0", 'Host: localhost',
+                     'Accept: text/event-stream', @headers, '', '');
+
+    my $c_ = { sock => $sock, buf => '', msgs => [], ids => [],
+               stall => $stall, eof => 0 };
+    $sse{$c} = $c_;
+
+    my $deadline = time + 5;
+
+    while ($c_->{buf} !~ /\r\n\r\n/ && time < $deadline && !$c_->{eof}) {
+        sse_fill($c_, 0.2);
+    }
+
+    my ($head, $rest) = split /\r\n\r\n/, $c_->{buf}, 2;
+    $c_->{buf} = $rest // '';
+    $c_->{head_done} = 1;
+    sse_fill($c_, 0) unless $stall;
+
+    my ($status) = ($head // '') =~ m{^HTTP/1\.[01] (\d+)};
+    my %h = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () }
+            split /\r\n/, $head // '';
+    $c_->{headers} = \%h;
+
+    Test::More::is($status, 200, "$name - stream $c: 200")
+        or Test::More::diag($head // '(no answer)', "\n", $rest // '');
+    Test::More::is($h{'content-type'}, 'text/event-stream',
+                   "$name - stream $c: Content-Type");
+    Test::More::is($h{'cache-control'}, 'no-cache',
+                   "$name - stream $c: Cache-Control");
+    Test::More::is($h{'x-accel-buffering'}, 'no',
+                   "$name - stream $c: X-Accel-Buffering");
+}
+
+
+# reads what is there (up to $wait seconds for the first bytes)
+
+sub sse_fill {
+    my ($c, $wait) = @_;
+
+    my $sel = IO::Select->new($c->{sock});
+
+    while ($sel->can_read($wait)) {
+        my $n = sysread($c->{sock}, $c->{buf}, 65536, length $c->{buf});
+
+        if (!$n) {
+            $c->{eof} = 1;
+            last;
+        }
+
+        $wait = 0;
+    }
+
+    return unless $c->{head_done};
+
+    # whole messages: comments are kept apart, as the pings
+    while ($c->{buf} =~ s/^(.*?)\n\n//s) {
+        my %m;
+
+        for my $line (split /\n/, $1) {
+            if ($line =~ /^:\s?(.*)$/) { push @{ $c->{comments} }, $1; next }
+            my ($k, $v) = $line =~ /^(\w+): ?(.*)$/ or next;
+            $m{$k} = defined $m{$k} ? "$m{$k}\n$v" : $v;
+        }
+
+        push @{ $c->{msgs} }, \%m if %m;
+    }
+}
+
+
+sub sse_labels {
+    my ($spec) = @_;
+
+    return () if $spec eq '-';
+
+    return map {
+        /^(.*?)(\d+)\.\.(\d+)$/ ? (map { "$1$_" } $2 .. $3) : ($_)
+    } split /,/, $spec;
+}
+
+
+sub sse_expect {
+    my ($name, $c, $spec, $any) = @_;
+
+    my $s = $sse{$c} or die "$name: no stream \"$c\"\n";
+    my @want = sse_labels($spec);
+
+    my $deadline = time + (@want ? 5 : 0.5);
+
+    while (time < $deadline && @{ $s->{msgs} } < (@want || 1)
+           && !$s->{eof})
+    {
+        sse_fill($s, 0.05);
+    }
+
+    my @got = splice @{ $s->{msgs} }, 0, scalar @want;
+    my @labels;
+    my $well_formed = 1;
+
+    for my $m (@got) {
+        my $obj = eval { $json->decode($m->{data} // '') };
+        push @labels, ref $obj eq 'HASH' ? $obj->{label} // '' : '(bad)';
+
+        $well_formed = 0
+            unless ref $obj eq 'HASH' && $m->{data} !~ /\n/
+                   && defined $m->{id} && $m->{id} =~ /^(\d+)-(\d+)$/
+                   && defined $m->{event} && $m->{event} eq $obj->{type}
+                   && (!@{ $s->{ids} }
+                       || id_before($s->{ids}[-1], $m->{id}));
+
+        push @{ $s->{ids} }, $m->{id};
+    }
+
+    # "any": several workers add to the stream, in no set order
+    if (defined $any && $any eq 'any') {
+        @labels = sort @labels;
+        @want = sort @want;
+    }
+
+    Test::More::is(join(',', @labels), join(',', @want),
+                   "$name - stream $c: " . (@want ? "received $spec"
+                                                  : 'nothing more'))
+        or Test::More::diag(scalar(@{ $s->{msgs} }) . " more waiting: ",
+                            join ',', map { $_->{data} // '' }
+                                      @{ $s->{msgs} }[0 .. 2]);
+
+    if (@want) {
+        Test::More::ok($well_formed, "$name - stream $c: each message has "
+                       . "a rising id, the type as event, one line of "
+                       . "JSON");
+
+    } else {
+        Test::More::is(scalar @{ $s->{msgs} }, 0,
+                       "$name - stream $c: no message left")
+            or Test::More::diag(join ',', map { $_->{data} // '' }
+                                          @{ $s->{msgs} });
+        splice @{ $s->{msgs} };
+    }
+}
+
+
+sub id_before {
+    my ($a, $b) = @_;
+    my ($am, $as) = split /-/, $a;
+    my ($bm, $bs) = split /-/, $b;
+    return $am < $bm || ($am == $bm && $as < $bs);
+}
+
+
+# a ": ping" comment arrives (within 1 s)
+
+sub sse_ping {
+    my ($name, $c) = @_;
+
+    my $s = $sse{$c} or die "$name: no stream \"$c\"\n";
+    my $deadline = time + 1;
+
+    while (time < $deadline && !grep { $_ eq 'ping' } @{ $s->{comments} })
+    {
+        sse_fill($s, 0.05);
+    }
+
+    Test::More::ok((grep { $_ eq 'ping' } @{ $s->{comments} }),
+                   "$name - stream $c: a ping comment");
+    $s->{comments} = [];
+}
+
+
+sub sse_close {
+    my ($name, $c) = @_;
+
+    my $s = $sse{$c} or die "$name: no stream \"$c\"\n";
+    close $s->{sock};
+
+    # its ids stay, for after= and arg=
+    $sse{$c} = { ids => $s->{ids} };
+}
+
+
+sub sse_closed {
+    my ($name, $c) = @_;
+
+    my $s = $sse{$c} or die "$name: no stream \"$c\"\n";
+    my $deadline = time + 10;
+
+    while (!$s->{eof} && time < $deadline) {
+        sse_fill($s, 0.2);
+        $s->{buf} = '';
+        $s->{msgs} = [];
+    }
+
+    Test::More::ok($s->{eof}, "$name - stream $c: the server closed it");
+
+    close $s->{sock};
+    $sse{$c} = { ids => $s->{ids} };
+}
+
+
+# GETs until N answers came from another worker than the stream's
+
+sub other_worker {
+    my ($name, $c, $n, $uri) = @_;
+
+    my $s = $sse{$c} or die "$name: no stream \"$c\"\n";
+    my $pid = $s->{headers}{'x-pid'} // '';
+    my ($sent, $elsewhere) = (0, 0);
+
+    while ($elsewhere < $n && $sent < 200) {
+        $sent++;
+        my (undef, undef, undef, $head) =
+            http_get("$uri&l=elsewhere-" . ($elsewhere + 1));
+        my ($p) = $head =~ /^X-Pid: (\d+)/mi;
+
+        if (defined $p && $p ne $pid) {
+            $elsewhere++;
+
+        } else {
+            # same worker: that label is sent again by the next one
+            Test::More::fail("$name - other_worker: no X-Pid") unless $p;
+            sse_drop_label($s, 'elsewhere-' . ($elsewhere + 1));
+        }
+    }
+
+    Test::More::is($elsewhere, $n,
+                   "$name - $n beacons answered by another worker than "
+                   . "stream ${c}'s ($pid)");
+}
+
+
+# a message the same worker produced is not what other_worker proves
+
+sub sse_drop_label {
+    my ($s, $label) = @_;
+
+    my $deadline = time + 2;
+
+    while (time < $deadline) {
+        sse_fill($s, 0.05);
+
+        for my $i (0 .. $#{ $s->{msgs} }) {
+            my $obj = eval { $json->decode($s->{msgs}[$i]{data}) } || {};
+            if (($obj->{label} // '') eq $label) {
+                splice @{ $s->{msgs} }, $i, 1;
+                return;
+            }
+        }
+    }
+}
+
+
+# a second nginx instance on the same Redis
+
+my ($nginx2_dir, $nginx2_port);
+
+sub nginx2 {
+    my ($name, $verb, @words) = @_;
+
+    if ($verb eq 'start') {
+        $nginx2_dir = File::Temp::tempdir(CLEANUP => 1);
+        $nginx2_port = free_port();
+        mkdir "$nginx2_dir/logs";
+
+        open my $fh, '>', "$nginx2_dir/nginx.conf" or die "$!\n";
+        print $fh <<"CONF";
+load_module $ENV{TEST_NGINX_LOAD_MODULES};
+worker_processes 1;
+error_log $nginx2_dir/logs/error.log info;
+pid $nginx2_dir/logs/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $nginx2_dir/body;
+    clicktrack_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT};
+    clicktrack_cookie off;
+    server {
+        listen 127.0.0.1:$nginx2_port;
+        location = /ct { clicktrack_beacon; add_header X-Instance two; }
+    }
+}
+CONF
+        close $fh;
+
+        my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+        system($bin, '-p', $nginx2_dir, '-c', "$nginx2_dir/nginx.conf",
+               '-e', "$nginx2_dir/logs/error.log") == 0
+            or Test::More::fail("$name - the second nginx started");
+
+        for (1 .. 50) {
+            last if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                          PeerPort => $nginx2_port);
+            sleep 0.05;
+        }
+
+    } elsif ($verb eq 'get') {
+        my ($status) = http_get($words[0], $nginx2_port);
+        Test::More::is($status, 200, "$name - the second nginx answered "
+                       . "$words[0]");
+
+    } elsif ($verb eq 'stop') {
+        nginx2_stop();
+
+    } else {
+        die "$name: nginx2: unknown \"$verb\"\n";
+    }
+}
+
+
+sub nginx2_stop {
+    return unless $nginx2_dir && -f "$nginx2_dir/logs/nginx.pid";
+
+    open my $fh, '<', "$nginx2_dir/logs/nginx.pid" or return;
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+
+    kill 'QUIT', $pid;
+
+    for (1 .. 50) {
+        last unless kill 0, $pid;
+        sleep 0.05;
+    }
+
+    unlink "$nginx2_dir/logs/nginx.pid";
+}
+
+
+END { nginx2_stop() }
+
+
 sub action {
     my ($block, $name, $step, $idx) = @_;
+
+    $step =~ s/\$(TEST_NGINX_\w+)/$ENV{$1} \/\/ ''/ge;
 
     my ($verb, @words) = split ' ', $step;
     return unless defined $verb;
@@ -294,6 +728,14 @@ sub action {
     elsif ($verb eq 'check')   { check($block, $name, $idx // 0) }
     elsif ($verb eq 'cmd')     { command($block, $name, @words) }
     elsif ($verb eq 'counters') { counters($block, $name, $idx // 0, @words) }
+    elsif ($verb eq 'get')     { get($name, @words) }
+    elsif ($verb eq 'sse_open') { sse_open($name, @words) }
+    elsif ($verb eq 'sse_expect') { sse_expect($name, @words) }
+    elsif ($verb eq 'sse_close') { sse_close($name, @words) }
+    elsif ($verb eq 'sse_ping') { sse_ping($name, @words) }
+    elsif ($verb eq 'sse_closed') { sse_closed($name, @words) }
+    elsif ($verb eq 'other_worker') { other_worker($name, @words) }
+    elsif ($verb eq 'nginx2')  { nginx2($name, @words) }
     else { die "$name: unknown action \"$verb\"\n" }
 }
 
@@ -530,9 +972,11 @@ sub check {
 # gauges settle a moment after Redis has the events), then check it
 
 sub counters {
-    my ($block, $name, $idx, $uri) = @_;
+    my ($block, $name, $idx, $uri, @inline) = @_;
 
-    my $want = per_request(scalar($block->counters), $idx) // '';
+    # "counters URI name=N ...": rules of its own, not the section's
+    my $want = @inline ? join("\n", @inline)
+                       : per_request(scalar($block->counters), $idx) // '';
     my @rules = map { [/^\s*(\w+)\s*([=<>])\s*(\S+)\s*$/] }
                 grep { /\S/ } split /\n/, $want;
 
