@@ -28,7 +28,8 @@ package Clicktrack::Test;
 #   --- counters          what the action "counters URI" expects of the
 #                         status JSON: "name=N", "name>N", "name<N", and
 #                         always accepted = pushed + queued + in_flight
-#                         + spooled + dropped.
+#                         + spooled + dropped.  "counters URI SECTION"
+#                         reads its expectations from --- SECTION instead.
 #
 # Actions: start, stop, kill, pause, resume, restart (of the second Redis),
 # sleep SECONDS, hup (reload nginx), check, "cmd [-a PASSWORD] COMMAND
@@ -36,6 +37,10 @@ package Clicktrack::Test;
 #   load N URI [hup K] [max_ms MS] [conc C]
 # which sends N GETs of URI with "&l=load-<i>" appended, sends K reloads
 # while it runs, fails if an answer is not 200 or (with max_ms) slower.
+# For the spool: "quit" (QUIT to nginx, wait until it is gone), "relaunch"
+# (start the same nginx again), "spool_files DIR OP N" (the number of
+# spool files w.* and r.* under the server root's DIR, with OP = < > =),
+# and "in_order KEY" (the "load-<i>" labels in KEY come in increasing i).
 
 use strict;
 use warnings;
@@ -47,6 +52,7 @@ use Time::HiRes qw(sleep time);
 use JSON::PP ();
 use Test::More ();
 use File::Temp ();
+use File::Spec ();
 use Exporter 'import';
 
 our @EXPORT = qw(defaults);
@@ -293,6 +299,10 @@ sub action {
     elsif ($verb eq 'check')   { check($block, $name, $idx // 0) }
     elsif ($verb eq 'cmd')     { command($block, $name, @words) }
     elsif ($verb eq 'counters') { counters($block, $name, $idx // 0, @words) }
+    elsif ($verb eq 'quit')    { nginx_quit($name) }
+    elsif ($verb eq 'relaunch') { nginx_relaunch($name) }
+    elsif ($verb eq 'spool_files') { spool_files($name, @words) }
+    elsif ($verb eq 'in_order') { in_order($block, $name, @words) }
     else { die "$name: unknown action \"$verb\"\n" }
 }
 
@@ -526,9 +536,10 @@ sub check {
 # gauges settle a moment after Redis has the events), then check it
 
 sub counters {
-    my ($block, $name, $idx, $uri) = @_;
+    my ($block, $name, $idx, $uri, $section) = @_;
 
-    my $want = per_request(scalar($block->counters), $idx) // '';
+    my $want = per_request(scalar($block->${\($section // 'counters')}),
+                           $idx) // '';
     my @rules = map { [/^\s*(\w+)\s*([=<>])\s*(\S+)\s*$/] }
                 grep { /\S/ } split /\n/, $want;
 
@@ -649,6 +660,81 @@ Test::Nginx::Socket::add_response_body_check(sub {
         action($block, $name, $step, $req_idx);
     }
 });
+
+
+# --- the spool: stop and start nginx within a block, look at the files
+
+sub servroot {
+    return $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
+}
+
+
+sub nginx_quit {
+    my ($name) = @_;
+
+    my $pid = nginx_pid();
+    Test::More::ok($pid, "$name - quit: nginx runs") or return;
+
+    kill 'QUIT', $pid;
+
+    my $deadline = time + 15;
+    sleep 0.05 while kill(0, $pid) && waitpid($pid, POSIX::WNOHANG()) <= 0
+                     && time < $deadline;
+
+    Test::More::ok(!kill(0, $pid), "$name - quit: nginx has exited");
+}
+
+
+sub nginx_relaunch {
+    my ($name) = @_;
+
+    my $root = File::Spec->rel2abs(servroot());
+    my $rc = system($ENV{TEST_NGINX_BINARY} || 'nginx', '-p', "$root/",
+                    '-c', "$root/conf/nginx.conf");
+
+    Test::More::is($rc, 0, "$name - relaunch: nginx started again");
+
+    for (1 .. 100) {
+        last if nginx_pid() && (http_get('/'))[0];
+        sleep 0.05;
+    }
+}
+
+
+sub spool_files {
+    my ($name, $dir, $op, $n) = @_;
+
+    my $path = servroot() . "/$dir";
+    my $got;
+    my $deadline = time + 6;
+
+    while (1) {
+        opendir my $dh, $path or die "$name: opendir $path: $!\n";
+        $got = grep { /^[wr]\./ && -s "$path/$_" } readdir $dh;
+        closedir $dh;
+
+        last if rule_holds({ n => $got }, 'n', $op, $n) || time > $deadline;
+        sleep 0.05;
+    }
+
+    Test::More::ok(rule_holds({ n => $got }, 'n', $op, $n),
+                   "$name - spool files in $dir $op $n")
+        or Test::More::diag("got $got");
+}
+
+
+sub in_order {
+    my ($block, $name, $key) = @_;
+
+    my $list = redis(port_of($block), 'LRANGE', $key, 0, -1);
+    my @seq = map { /"label":"load-(\d+)"/ ? $1 : () } @$list;
+    my @bad = grep { $seq[$_] <= $seq[$_ - 1] } 1 .. $#seq;
+
+    Test::More::ok(@seq && !@bad, "$name - in_order: " . scalar(@seq)
+                                  . " load labels in $key in order")
+        or Test::More::diag(@bad ? "load-$seq[$bad[0]] after "
+                                   . "load-$seq[$bad[0] - 1]" : "no labels");
+}
 
 
 1;
