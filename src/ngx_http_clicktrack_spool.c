@@ -105,7 +105,7 @@ static ngx_int_t ngx_http_clicktrack_spool_append(
     ngx_http_clicktrack_recent_t *recent, u_char *json, size_t len,
     ngx_uint_t limit);
 static void ngx_http_clicktrack_spool_close_write(
-    ngx_http_clicktrack_spool_t *sp);
+    ngx_http_clicktrack_spool_t *sp, ngx_uint_t sync);
 static void ngx_http_clicktrack_spool_tick(ngx_event_t *ev);
 static ngx_int_t ngx_http_clicktrack_spool_claim(
     ngx_http_clicktrack_spool_t *sp);
@@ -208,10 +208,8 @@ ngx_http_clicktrack_spool_write(ngx_http_clicktrack_spool_t *sp,
 
 
 /*
- * One write(2) per event, appended to the page cache: no fsync here (see
- * docs/durability.md).  limit: obey max_size (not when a worker leaves
- * with what Redis did not take in time... which still obeys it: only the
- * copy of a partly replayed file does not).
+ * One write(2) per event, appended to the page cache, no fsync (see
+ * docs/durability.md for the measured cost).  limit: obey max_size.
  */
 
 static ngx_int_t
@@ -300,7 +298,7 @@ ngx_http_clicktrack_spool_append(ngx_http_clicktrack_spool_t *sp,
         }
 
         ngx_http_clicktrack_spool_error(sp, err, "write", sp->wname);
-        ngx_http_clicktrack_spool_close_write(sp);
+        ngx_http_clicktrack_spool_close_write(sp, 0);
         sp->open_failed = ngx_time();
 
         return NGX_DECLINED;
@@ -362,16 +360,21 @@ ngx_http_clicktrack_spool_open(ngx_http_clicktrack_spool_t *sp,
 }
 
 
-/* written data goes to disk when a file is handed over, not per event */
+/*
+ * fsync only when the worker leaves: then a stall costs nothing, and the
+ * machine may be going down.  A file handed over for replay while the
+ * worker serves is left to the kernel's writeback (docs/durability.md).
+ */
 
 static void
-ngx_http_clicktrack_spool_close_write(ngx_http_clicktrack_spool_t *sp)
+ngx_http_clicktrack_spool_close_write(ngx_http_clicktrack_spool_t *sp,
+    ngx_uint_t sync)
 {
     if (sp->wfd == NGX_INVALID_FILE) {
         return;
     }
 
-    if (sp->wsize && fsync(sp->wfd) == -1) {
+    if (sync && sp->wsize && fsync(sp->wfd) == -1) {
         ngx_log_error(NGX_LOG_ERR, sp->log, ngx_errno,
                       "clicktrack: fsync(\"%s\") failed", sp->wname);
     }
@@ -422,7 +425,7 @@ ngx_http_clicktrack_spool_replay(ngx_http_clicktrack_spool_t *sp)
 
         /* the spool takes over again only when the queue is full again */
 
-        ngx_http_clicktrack_spool_close_write(sp);
+        ngx_http_clicktrack_spool_close_write(sp, 0);
 
         if (ngx_http_clicktrack_spool_claim(sp) != NGX_OK) {
             return;
@@ -957,7 +960,7 @@ ngx_http_clicktrack_spool_exit(ngx_http_clicktrack_spool_t *sp)
         ngx_del_timer(&sp->tick);
     }
 
-    ngx_http_clicktrack_spool_close_write(sp);
+    ngx_http_clicktrack_spool_close_write(sp, 1);
 
     if (sp->rfd != NGX_INVALID_FILE) {
         ngx_http_clicktrack_spool_save_rest(sp);
@@ -1025,7 +1028,7 @@ ngx_http_clicktrack_spool_save_rest(ngx_http_clicktrack_spool_t *sp)
 
     (void) ngx_atomic_fetch_add(&sp->counters->spool_bytes, total);
 
-    ngx_http_clicktrack_spool_close_write(sp);
+    ngx_http_clicktrack_spool_close_write(sp, 1);
 
     ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
                   "clicktrack: the %uz bytes of \"%s\" not confirmed are "
@@ -1040,7 +1043,7 @@ ngx_http_clicktrack_spool_save_rest(ngx_http_clicktrack_spool_t *sp)
 failed:
 
     sp->wsize = 0;
-    ngx_http_clicktrack_spool_close_write(sp);
+    ngx_http_clicktrack_spool_close_write(sp, 0);
 }
 
 
