@@ -41,6 +41,9 @@ package Clicktrack::Test;
 # (start the same nginx again), "spool_files DIR OP N" (the number of
 # spool files w.* and r.* under the server root's DIR, with OP = < > =),
 # and "in_order KEY" (the "load-<i>" labels in KEY come in increasing i).
+# "consume" runs docs/consumer.sh --once against the Redis the checks read
+# and compares its output with "--- consumed" (lines, with placeholders);
+# then the list and its processing list must be empty.
 
 use strict;
 use warnings;
@@ -303,6 +306,7 @@ sub action {
     elsif ($verb eq 'relaunch') { nginx_relaunch($name) }
     elsif ($verb eq 'spool_files') { spool_files($name, @words) }
     elsif ($verb eq 'in_order') { in_order($block, $name, @words) }
+    elsif ($verb eq 'consume') { consume($block, $name) }
     else { die "$name: unknown action \"$verb\"\n" }
 }
 
@@ -734,6 +738,34 @@ sub in_order {
                                   . " load labels in $key in order")
         or Test::More::diag(@bad ? "load-$seq[$bad[0]] after "
                                    . "load-$seq[$bad[0] - 1]" : "no labels");
+}
+
+
+sub consume {
+    my ($block, $name) = @_;
+
+    my $port = port_of($block);
+    $port = $port->[0] if ref $port;
+
+    local $ENV{REDIS_PORT} = $port;
+    my @got = `docs/consumer.sh --once`;
+    Test::More::is($?, 0, "$name - consume: docs/consumer.sh succeeded");
+    chomp @got;
+
+    my @want = grep { /\S/ } split /\n/, $block->consumed // '';
+    Test::More::is(scalar @got, scalar @want,
+                   "$name - consume: " . @want . " event(s) handled")
+        or Test::More::diag(join "\n", @got);
+
+    for my $i (0 .. $#want) {
+        Test::More::like($got[$i] // '(none)', template_re($want[$i]),
+                         "$name - consume: event $i");
+    }
+
+    for my $key ('clicktrack:events', 'clicktrack:events:processing') {
+        Test::More::is(redis($port, 'LLEN', $key), 0,
+                       "$name - consume: $key is empty");
+    }
 }
 
 
