@@ -232,3 +232,41 @@ GET /
 --- must_die
 --- error_log
 unknown parameter "size=1m" in "clicktrack_spool"
+
+
+
+=== TEST 10: a file is removed only once Redis has confirmed every line: refused lines keep it
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT;
+    clicktrack_queue size=64k;
+    clicktrack_spool html;
+    clicktrack_list $arg_k;
+    clicktrack_cookie off;
+    clicktrack_ip off;
+    clicktrack_recent off;
+--- redis_setup
+stop
+--- request
+GET /ct?k=ok&l=first
+--- redis_after
+load 500 /ct?k=ok; load 50 /ct?k=bad; counters /status; start; cmd SET bad not-a-list; counters /status stuck; sleep 1; spool_files html > 0; counters /status stuck; cmd DEL bad; counters /status after; spool_files html = 0; check
+--- redis_count
+ok 501
+--- counters
+accepted=551
+spooled>100
+dropped=0
+--- stuck
+pushed>300
+pushed<551
+replayed>120
+--- after
+pushed=551
+spooled=0
+dropped=0
+--- error_log
+redis refused RPUSH: WRONGTYPE
+replayed and removed
+--- no_error_log
+[crit]
+[alert]
