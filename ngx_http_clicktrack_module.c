@@ -72,6 +72,8 @@ static char *ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_max_batch(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_clicktrack_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 static char *ngx_http_clicktrack_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler, ngx_uint_t uses_redis);
@@ -210,6 +212,13 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
       offsetof(ngx_http_clicktrack_main_conf_t, shutdown_timeout),
       NULL },
 
+    { ngx_string("clicktrack_spool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_clicktrack_spool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -300,6 +309,7 @@ ngx_http_clicktrack_create_main_conf(ngx_conf_t *cf)
     mcf->queue_batch = NGX_CONF_UNSET_UINT;
     mcf->queue_flush = NGX_CONF_UNSET_MSEC;
     mcf->shutdown_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->spool = NGX_CONF_UNSET_PTR;
 
     return mcf;
 }
@@ -314,6 +324,7 @@ ngx_http_clicktrack_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(mcf->queue_batch, 512);
     ngx_conf_init_msec_value(mcf->queue_flush, 10);
     ngx_conf_init_msec_value(mcf->shutdown_timeout, 2000);
+    ngx_conf_init_ptr_value(mcf->spool, NULL);
 
     if (mcf->redis == NULL && mcf->user_file != NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -1333,4 +1344,106 @@ ngx_http_clicktrack_make_recent(ngx_conf_t *cf, ngx_str_t *key,
                            - recent->max_text.data;
 
     return recent;
+}
+
+
+/*
+ * clicktrack_spool PATH [max_size=SIZE] | off
+ *
+ * PATH must be a directory the workers can write; one that does not exist
+ * yet is accepted (and reported by the workers until it does).
+ */
+
+static char *
+ngx_http_clicktrack_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clicktrack_main_conf_t *mcf = conf;
+
+    off_t                              size;
+    ngx_str_t                         *value, param;
+    ngx_uint_t                         i;
+    ngx_file_info_t                    fi;
+    ngx_http_clicktrack_spool_conf_t  *sc;
+
+    if (mcf->spool != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2
+        && value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0)
+    {
+        mcf->spool = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty path in \"%V\"", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    sc = ngx_pcalloc(cf->pool, sizeof(ngx_http_clicktrack_spool_conf_t));
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sc->path = value[1];
+
+    while (sc->path.len > 1 && sc->path.data[sc->path.len - 1] == '/') {
+        sc->path.len--;
+    }
+
+    /* relative to the prefix, NUL-terminated */
+
+    if (ngx_conf_full_name(cf->cycle, &sc->path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (sc->path.len + 64 > NGX_MAX_PATH) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "path \"%V\" in \"%V\" is too long",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(sc->path.data, &fi) != NGX_FILE_ERROR
+        && !ngx_is_dir(&fi))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" in \"%V\" is not a directory",
+                           &sc->path, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    sc->max_size = 1024 * 1024 * 1024;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_http_clicktrack_param(&value[i], "max_size", &param)
+            == NGX_OK)
+        {
+            size = ngx_parse_offset(&param);
+            if (size == NGX_ERROR || size < 4096) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"%V\" in \"%V\": "
+                                   "a size of at least 4k",
+                                   &value[i], &cmd->name);
+                return NGX_CONF_ERROR;
+            }
+
+            sc->max_size = size;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown parameter \"%V\" in \"%V\"",
+                           &value[i], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->spool = sc;
+
+    return NGX_CONF_OK;
 }

@@ -83,7 +83,16 @@ typedef struct {
     ngx_atomic_t                     redis_errors;
     ngx_atomic_t                     reconnects;
     ngx_atomic_t                     stream_clients;
+    ngx_atomic_t                     spool_bytes;   /* for max_size */
 } ngx_http_clicktrack_counters_t;
+
+
+/* clicktrack_spool */
+
+typedef struct {
+    ngx_str_t                        path;        /* NUL-terminated */
+    off_t                            max_size;
+} ngx_http_clicktrack_spool_conf_t;
 
 
 typedef struct {
@@ -93,6 +102,7 @@ typedef struct {
     ngx_uint_t                       queue_batch;
     ngx_msec_t                       queue_flush;
     ngx_msec_t                       shutdown_timeout;
+    ngx_http_clicktrack_spool_conf_t  *spool;     /* NULL: off */
 
     ngx_shm_zone_t                  *shm_zone;
     ngx_http_clicktrack_counters_t  *counters;    /* in shm_zone */

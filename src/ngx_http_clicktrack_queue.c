@@ -11,6 +11,7 @@
 #include "ngx_http_clicktrack_module.h"
 #include "ngx_http_clicktrack_queue.h"
 #include "ngx_http_clicktrack_redis.h"
+#include "ngx_http_clicktrack_spool.h"
 
 
 /*
@@ -37,7 +38,7 @@ typedef struct {
     uint32_t                         size;      /* aligned; 0: wrap */
     uint32_t                         list_len;
     uint32_t                         json_len;
-    uint32_t                         reserved;
+    uint32_t                         from;      /* 0: live, or the spool */
     ngx_http_clicktrack_recent_t    *recent;    /* NULL: off */
     /* u_char list[list_len], json[json_len] */
 } ngx_http_clicktrack_record_t;
@@ -49,12 +50,14 @@ typedef struct {
     ngx_uint_t                       events;
     size_t                           bytes;
     ngx_uint_t                       pending;   /* replies owed */
+    ngx_uint_t                       replayed;  /* events from the spool */
     unsigned                         failed:1;
 } ngx_http_clicktrack_batch_t;
 
 
 struct ngx_http_clicktrack_queue_s {
     ngx_http_clicktrack_redis_t      redis;
+    ngx_http_clicktrack_spool_t     *spool;     /* NULL: off */
     ngx_http_clicktrack_main_conf_t *mcf;
     ngx_http_clicktrack_counters_t  *counters;
     ngx_log_t                       *log;
@@ -112,6 +115,9 @@ static void ngx_http_clicktrack_queue_discard(ngx_http_clicktrack_queue_t *q,
 static ngx_http_clicktrack_record_t *ngx_http_clicktrack_queue_at(
     ngx_http_clicktrack_queue_t *q, u_char *p);
 static void ngx_http_clicktrack_queue_cleanup(void *data);
+static ngx_int_t ngx_http_clicktrack_queue_put(ngx_http_clicktrack_queue_t *q,
+    ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
+    size_t len, ngx_uint_t from);
 
 
 ngx_int_t
@@ -204,6 +210,15 @@ ngx_http_clicktrack_queue_init(ngx_cycle_t *cycle,
     q->redis.lost = ngx_http_clicktrack_queue_lost;
     q->redis.data = q;
 
+    if (mcf->spool) {
+        q->spool = ngx_http_clicktrack_spool_init(cycle, mcf, q);
+
+        if (q->spool == NULL) {
+            ngx_free(q->start);
+            return NGX_ERROR;
+        }
+    }
+
     mcf->queue = q;
 
     ngx_http_clicktrack_redis_connect(&q->redis);
@@ -218,6 +233,11 @@ void
 ngx_http_clicktrack_queue_exit(ngx_http_clicktrack_queue_t *q)
 {
     ngx_http_clicktrack_queue_discard(q, "at exit");
+
+    if (q->spool) {
+        ngx_http_clicktrack_spool_exit(q->spool);
+        q->spool = NULL;
+    }
 
     ngx_http_clicktrack_redis_close(&q->redis);
 
@@ -234,6 +254,70 @@ ngx_int_t
 ngx_http_clicktrack_queue_push(ngx_http_clicktrack_queue_t *q,
     ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
     size_t len)
+{
+    if (ngx_http_clicktrack_queue_put(q, list, recent, json, len, 0)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    /* the queue is full: the spool takes over, if there is one */
+
+    if (q->spool
+        && ngx_http_clicktrack_spool_write(q->spool, list, recent, json, len)
+           == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    (void) ngx_atomic_fetch_add(&q->counters->dropped, 1);
+
+    q->drops++;
+
+    if (ngx_time() != q->drop_logged) {
+        ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                      "clicktrack: queue full (%uz bytes), "
+                      "%ui event(s) dropped",
+                      q->mcf->queue_size, q->drops);
+        q->drops = 0;
+        q->drop_logged = ngx_time();
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * An event read back from the spool, taken only while Redis answers and
+ * the queue is less than half full, so that live events keep their room.
+ */
+
+ngx_int_t
+ngx_http_clicktrack_queue_replay(ngx_http_clicktrack_queue_t *q,
+    ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
+    size_t len, ngx_uint_t from)
+{
+    if (!ngx_http_clicktrack_queue_open(q)) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_clicktrack_queue_put(q, list, recent, json, len, from);
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_queue_open(ngx_http_clicktrack_queue_t *q)
+{
+    return q->redis.state == NGX_HTTP_CLICKTRACK_REDIS_READY
+           && !q->exiting
+           && q->bytes < q->mcf->queue_size / 2;
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_queue_put(ngx_http_clicktrack_queue_t *q,
+    ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
+    size_t len, ngx_uint_t from)
 {
     u_char                        *p;
     size_t                         size;
@@ -271,22 +355,6 @@ ngx_http_clicktrack_queue_push(ngx_http_clicktrack_queue_t *q,
     }
 
     if (p == NULL || q->start == NULL) {
-
-        /* the seam for clicktrack_spool: this is where it will take over */
-
-        (void) ngx_atomic_fetch_add(&q->counters->dropped, 1);
-
-        q->drops++;
-
-        if (ngx_time() != q->drop_logged) {
-            ngx_log_error(NGX_LOG_ERR, q->log, 0,
-                          "clicktrack: queue full (%uz bytes), "
-                          "%ui event(s) dropped",
-                          q->mcf->queue_size, q->drops);
-            q->drops = 0;
-            q->drop_logged = ngx_time();
-        }
-
         return NGX_DECLINED;
     }
 
@@ -294,6 +362,7 @@ ngx_http_clicktrack_queue_push(ngx_http_clicktrack_queue_t *q,
     rec->size = (uint32_t) size;
     rec->list_len = (uint32_t) list->len;
     rec->json_len = (uint32_t) len;
+    rec->from = (uint32_t) from;
     rec->recent = recent;
 
     p = ngx_cpymem(p + sizeof(ngx_http_clicktrack_record_t), list->data,
@@ -350,6 +419,10 @@ ngx_http_clicktrack_queue_ready(ngx_http_clicktrack_redis_t *rc)
 
     if (q->queued && !q->flush_event.posted) {
         ngx_post_event(&q->flush_event, &ngx_posted_events);
+    }
+
+    if (q->spool) {
+        ngx_http_clicktrack_spool_replay(q->spool);
     }
 }
 
@@ -430,6 +503,7 @@ ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
     b->events = 0;
     b->bytes = 0;
     b->pending = 0;
+    b->replayed = 0;
     b->failed = 0;
 
     p = q->send;
@@ -439,6 +513,7 @@ ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
         q->recs[n] = rec;
         q->grouped[n] = 0;
         b->bytes += rec->size;
+        b->replayed += (rec->from != 0);
         p = (u_char *) rec + rec->size;
     }
 
@@ -618,9 +693,11 @@ ngx_http_clicktrack_queue_xadd_reply(redisAsyncContext *ac, void *reply,
 static void
 ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
 {
+    ngx_uint_t                    replayed;
     ngx_http_clicktrack_queue_t  *q;
 
     q = b->queue;
+    replayed = 0;
 
     if (--b->pending > 0) {
         return;
@@ -635,6 +712,7 @@ ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
 
         q->flight -= b->events;
         q->bytes -= b->bytes;
+        replayed += b->replayed;
 
         (void) ngx_atomic_fetch_add(&q->counters->in_flight,
                                  -(ngx_atomic_int_t) b->events);
@@ -650,6 +728,13 @@ ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
         if (q->flight + q->queued) {
             q->head = (u_char *) ngx_http_clicktrack_queue_at(q, b->end);
         }
+    }
+
+    if (q->spool && replayed) {
+
+        /* may read more of the file into the queue */
+
+        ngx_http_clicktrack_spool_confirmed(q->spool, replayed);
     }
 
     if (q->flight + q->queued == 0) {
@@ -729,22 +814,56 @@ static void
 ngx_http_clicktrack_queue_discard(ngx_http_clicktrack_queue_t *q,
     const char *when)
 {
-    ngx_uint_t  n;
+    u_char                        *p;
+    ngx_str_t                      list;
+    ngx_uint_t                     i, n, kept;
+    ngx_http_clicktrack_record_t  *rec;
 
     n = q->queued + q->flight;
+    kept = 0;
 
     if (n) {
-        ngx_log_error(NGX_LOG_ERR, q->log, 0,
-                      "clicktrack: %ui event(s) not delivered to redis %V "
-                      "%s, dropped", n, &q->mcf->redis->name, when);
-
         (void) ngx_atomic_fetch_add(&q->counters->queued,
                                  -(ngx_atomic_int_t) q->queued);
         (void) ngx_atomic_fetch_add(&q->counters->in_flight,
                                  -(ngx_atomic_int_t) q->flight);
         (void) ngx_atomic_fetch_add(&q->counters->queued_bytes,
                                  -(ngx_atomic_int_t) q->bytes);
-        (void) ngx_atomic_fetch_add(&q->counters->dropped, n);
+    }
+
+    /* the spool keeps what it can, in the queue's order */
+
+    p = q->head;
+
+    for (i = 0; q->spool && i < n; i++) {
+        rec = ngx_http_clicktrack_queue_at(q, p);
+        p = (u_char *) rec + rec->size;
+
+        list.len = rec->list_len;
+        list.data = (u_char *) rec + sizeof(ngx_http_clicktrack_record_t);
+
+        if (ngx_http_clicktrack_spool_keep(q->spool, rec->from, &list,
+                                           rec->recent,
+                                           list.data + list.len,
+                                           rec->json_len)
+            == NGX_OK)
+        {
+            kept++;
+        }
+    }
+
+    if (kept) {
+        ngx_log_error(NGX_LOG_NOTICE, q->log, 0,
+                      "clicktrack: %ui event(s) not delivered to redis %V "
+                      "%s, spooled", kept, &q->mcf->redis->name, when);
+    }
+
+    if (n > kept) {
+        ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                      "clicktrack: %ui event(s) not delivered to redis %V "
+                      "%s, dropped", n - kept, &q->mcf->redis->name, when);
+
+        (void) ngx_atomic_fetch_add(&q->counters->dropped, n - kept);
     }
 
     q->queued = 0;

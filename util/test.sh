@@ -73,4 +73,10 @@ fi
 
 prove "${inc[@]}" -I "$top/t/lib" -r "${@:-t/}" || status=1
 
+# the fault-injection suite (issue 5), on a whole run only: its own Redis
+# and nginx per scenario, a few minutes at most
+if [ $# -eq 0 ]; then
+    util/faults/run || status=1
+fi
+
 exit $status

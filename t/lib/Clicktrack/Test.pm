@@ -28,7 +28,8 @@ package Clicktrack::Test;
 #   --- counters          what the action "counters URI" expects of the
 #                         status JSON: "name=N", "name>N", "name<N", and
 #                         always accepted = pushed + queued + in_flight
-#                         + spooled + dropped.
+#                         + spooled + dropped.  "counters URI SECTION"
+#                         reads its expectations from --- SECTION instead.
 #
 # Actions: start, stop, kill, pause, resume, restart (of the second Redis),
 # sleep SECONDS, hup (reload nginx), check, "cmd [-a PASSWORD] COMMAND
@@ -65,6 +66,14 @@ package Clicktrack::Test;
 #   nginx2 start|stop       a second nginx on the same Redis, /ct a beacon
 #   nginx2 get URI          a GET to it
 # "$TEST_NGINX_..." in an action is replaced by the variable's value.
+#
+# For the spool: "quit" (QUIT to nginx, wait until it is gone), "relaunch"
+# (start the same nginx again), "spool_files DIR OP N" (the number of
+# spool files w.* and r.* under the server root's DIR, with OP = < > =),
+# and "in_order KEY" (the "load-<i>" labels in KEY come in increasing i).
+# "consume" runs docs/consumer.sh --once against the Redis the checks read
+# and compares its output with "--- consumed" (lines, with placeholders);
+# then the list and its processing list must be empty.
 
 use strict;
 use warnings;
@@ -77,6 +86,7 @@ use Time::HiRes qw(sleep time);
 use JSON::PP ();
 use Test::More ();
 use File::Temp ();
+use File::Spec ();
 use Exporter 'import';
 
 our @EXPORT = qw(defaults);
@@ -736,6 +746,11 @@ sub action {
     elsif ($verb eq 'sse_closed') { sse_closed($name, @words) }
     elsif ($verb eq 'other_worker') { other_worker($name, @words) }
     elsif ($verb eq 'nginx2')  { nginx2($name, @words) }
+    elsif ($verb eq 'quit')    { nginx_quit($name) }
+    elsif ($verb eq 'relaunch') { nginx_relaunch($name) }
+    elsif ($verb eq 'spool_files') { spool_files($name, @words) }
+    elsif ($verb eq 'in_order') { in_order($block, $name, @words) }
+    elsif ($verb eq 'consume') { consume($block, $name) }
     else { die "$name: unknown action \"$verb\"\n" }
 }
 
@@ -972,11 +987,22 @@ sub check {
 # gauges settle a moment after Redis has the events), then check it
 
 sub counters {
-    my ($block, $name, $idx, $uri, @inline) = @_;
+    my ($block, $name, $idx, $uri, @words) = @_;
 
-    # "counters URI name=N ...": rules of its own, not the section's
-    my $want = @inline ? join("\n", @inline)
-                       : per_request(scalar($block->counters), $idx) // '';
+    # "counters URI": the rules of "--- counters"; "counters URI SECTION":
+    # those of another section; "counters URI name=N ...": rules inline
+    my $want;
+
+    if (@words == 1 && $words[0] =~ /^\w+$/) {
+        $want = per_request(scalar($block->${\$words[0]}), $idx) // '';
+
+    } elsif (@words) {
+        $want = join("\n", @words);
+
+    } else {
+        $want = per_request(scalar($block->counters), $idx) // '';
+    }
+
     my @rules = map { [/^\s*(\w+)\s*([=<>])\s*(\S+)\s*$/] }
                 grep { /\S/ } split /\n/, $want;
 
@@ -1097,6 +1123,109 @@ Test::Nginx::Socket::add_response_body_check(sub {
         action($block, $name, $step, $req_idx);
     }
 });
+
+
+# --- the spool: stop and start nginx within a block, look at the files
+
+sub servroot {
+    return $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
+}
+
+
+sub nginx_quit {
+    my ($name) = @_;
+
+    my $pid = nginx_pid();
+    Test::More::ok($pid, "$name - quit: nginx runs") or return;
+
+    kill 'QUIT', $pid;
+
+    my $deadline = time + 15;
+    sleep 0.05 while kill(0, $pid) && waitpid($pid, POSIX::WNOHANG()) <= 0
+                     && time < $deadline;
+
+    Test::More::ok(!kill(0, $pid), "$name - quit: nginx has exited");
+}
+
+
+sub nginx_relaunch {
+    my ($name) = @_;
+
+    my $root = File::Spec->rel2abs(servroot());
+    my $rc = system($ENV{TEST_NGINX_BINARY} || 'nginx', '-p', "$root/",
+                    '-c', "$root/conf/nginx.conf");
+
+    Test::More::is($rc, 0, "$name - relaunch: nginx started again");
+
+    for (1 .. 100) {
+        last if nginx_pid() && (http_get('/'))[0];
+        sleep 0.05;
+    }
+}
+
+
+sub spool_files {
+    my ($name, $dir, $op, $n) = @_;
+
+    my $path = servroot() . "/$dir";
+    my $got;
+    my $deadline = time + 6;
+
+    while (1) {
+        opendir my $dh, $path or die "$name: opendir $path: $!\n";
+        $got = grep { /^[wr]\./ && -s "$path/$_" } readdir $dh;
+        closedir $dh;
+
+        last if rule_holds({ n => $got }, 'n', $op, $n) || time > $deadline;
+        sleep 0.05;
+    }
+
+    Test::More::ok(rule_holds({ n => $got }, 'n', $op, $n),
+                   "$name - spool files in $dir $op $n")
+        or Test::More::diag("got $got");
+}
+
+
+sub in_order {
+    my ($block, $name, $key) = @_;
+
+    my $list = redis(port_of($block), 'LRANGE', $key, 0, -1);
+    my @seq = map { /"label":"load-(\d+)"/ ? $1 : () } @$list;
+    my @bad = grep { $seq[$_] <= $seq[$_ - 1] } 1 .. $#seq;
+
+    Test::More::ok(@seq && !@bad, "$name - in_order: " . scalar(@seq)
+                                  . " load labels in $key in order")
+        or Test::More::diag(@bad ? "load-$seq[$bad[0]] after "
+                                   . "load-$seq[$bad[0] - 1]" : "no labels");
+}
+
+
+sub consume {
+    my ($block, $name) = @_;
+
+    my $port = port_of($block);
+    $port = $port->[0] if ref $port;
+
+    local $ENV{REDIS_PORT} = $port;
+    my @got = `docs/consumer.sh --once`;
+    Test::More::is($?, 0, "$name - consume: docs/consumer.sh succeeded");
+    chomp @got;
+
+    my @want = grep { /\S/ } split /\n/, $block->consumed // '';
+    Test::More::is(scalar @got, scalar @want,
+                   "$name - consume: " . @want . " event(s) handled")
+        or Test::More::diag(join "\n", @got);
+
+    for my $i (0 .. $#want) {
+        Test::More::like($got[$i] // '(none)', template_re($want[$i]),
+                         "$name - consume: event $i");
+    }
+
+    for my $key ('clicktrack:events', 'clicktrack:events:processing') {
+        Test::More::is(redis($port, 'LLEN', $key), 0,
+                       "$name - consume: $key is empty");
+    }
+}
 
 
 1;
