@@ -335,10 +335,9 @@ static ngx_int_t
 ngx_http_clicktrack_spool_open(ngx_http_clicktrack_spool_t *sp,
     ngx_pid_t run)
 {
+    u_char      tmp[NGX_MAX_PATH];
     ngx_fd_t    fd;
     ngx_uint_t  seq;
-
-    u_char    tmp[NGX_MAX_PATH];
 
     /*
      * Created under a name no worker claims, locked, then named: a file
