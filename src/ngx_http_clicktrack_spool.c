@@ -242,6 +242,24 @@ ngx_http_clicktrack_spool_append(ngx_http_clicktrack_spool_t *sp,
         return NGX_DECLINED;
     }
 
+    /* lines are read back by the lengths of the keys, checked by newlines */
+
+    if (ngx_strlchr(list->data, list->data + list->len, LF) != NULL
+        || (recent != NULL
+            && ngx_strlchr(recent->key.data,
+                           recent->key.data + recent->key.len, LF)
+               != NULL))
+    {
+        if (ngx_time() != sp->logged) {
+            ngx_log_error(NGX_LOG_ERR, sp->log, 0,
+                          "clicktrack: a list key with a newline cannot be "
+                          "spooled: \"%V\"", list);
+            sp->logged = ngx_time();
+        }
+
+        return NGX_DECLINED;
+    }
+
     if (sp->wfd == NGX_INVALID_FILE) {
 
         /* a directory that cannot be written is tried once a second */
@@ -317,10 +335,9 @@ static ngx_int_t
 ngx_http_clicktrack_spool_open(ngx_http_clicktrack_spool_t *sp,
     ngx_pid_t run)
 {
+    u_char      tmp[NGX_MAX_PATH];
     ngx_fd_t    fd;
     ngx_uint_t  seq;
-
-    u_char    tmp[NGX_MAX_PATH];
 
     /*
      * Created under a name no worker claims, locked, then named: a file
@@ -806,7 +823,13 @@ ngx_http_clicktrack_spool_field(u_char *p, u_char *last, ngx_str_t *s)
     p++;
 
     if ((size_t) (last - p) <= len) {
-        return last;
+
+        /*
+         * Not all here yet; but a key never holds a newline, so one in
+         * what is here means a wrong length: no later line is swallowed.
+         */
+
+        return ngx_strlchr(p, last, LF) ? NULL : last;
     }
 
     if (p[len] != ' ') {

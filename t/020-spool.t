@@ -71,6 +71,7 @@ restart
 >>> w.1.2.3
 17:clicktrack:events 0: 0 {"id":"00000000-0000-4000-8000-000000000001","type":"click","label":"left-1"}
 this is not a spool line
+999999:clicktrack:events 0: 0 {"id":"00000000-0000-4000-8000-000000000009","label":"a wrong length"}
 17:clicktrack:events 17:clicktrack:recent 10000 {"id":"00000000-0000-4000-8000-000000000002","type":"click","label":"left-2"}
 --- request
 GET /status
