@@ -77,4 +77,9 @@ fi
 
 prove "${inc[@]}" -I "$top/t/lib" -r "${@:-t/}" || status=1
 
+# the dashboard in headless Chromium, with the whole suite only
+if [ $# -eq 0 ]; then
+    node --test t/browser/ || status=1
+fi
+
 exit $status
