@@ -1287,6 +1287,10 @@ ngx_http_clicktrack_stream_seed_reply(redisAsyncContext *ac, void *reply,
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
                       "clicktrack: redis refused to read the recent stream: "
                       "%*s", (size_t) r->len, r->str);
+
+        /* the streams waiting for the reader would wait for ever */
+        ngx_http_clicktrack_stream_run_waiting(hub, 1, 0);
+
         ngx_http_clicktrack_redis_reset(rc, "XREVRANGE refused");
         return;
     }

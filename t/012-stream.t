@@ -277,3 +277,14 @@ Last-Event-ID: 12
 --- error_code: 400
 --- response_body
 Last-Event-ID: a stream entry id such as 1700000000000-0
+
+
+
+=== TEST 17: a stream key of another type: SSE is refused at once, not left waiting
+--- redis_setup
+cmd SET clicktrack:recent x
+--- request
+GET /stream
+--- error_code: 503
+--- error_log
+redis refused to read the recent stream: WRONGTYPE

@@ -7,7 +7,10 @@
 set -eu
 
 want_build="gcc make libc6-dev nginx-core nginx-dev libhiredis-dev uuid-dev"
-want_test="$want_build redis-server perl"
+# the dashboard's browser tests: headless Chromium driven by playwright-core
+# (node and npm are looked for as commands below: nodesource's nodejs
+# carries npm and conflicts with Debian's npm package)
+want_test="$want_build redis-server perl chromium"
 want_demo="$want_build redis-server"
 want_deb="$want_build debhelper dpkg-dev redis-server curl"
 
@@ -33,7 +36,29 @@ for p in $pkgs; do
     fi
 done
 
-[ -z "$missing" ] && exit 0
+[ -z "$missing" ] && browser_deps_only=1 || browser_deps_only=
+
+browser_modules() {
+    # playwright-core for t/browser/, from the npm registry, once
+    case " $* " in *" test "*) ;; *) return 0 ;; esac
+    [ -d t/browser/node_modules/playwright-core ] && return 0
+    if ! command -v npm >/dev/null; then
+        echo "util/deps.sh: installing: nodejs npm"
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+            --no-install-recommends nodejs npm
+    fi
+    (cd t/browser && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+
+if [ -n "$browser_deps_only" ]; then
+    browser_modules "$@"
+    exit 0
+fi
 
 echo "util/deps.sh: installing:$missing"
 
@@ -53,3 +78,5 @@ for svc in nginx redis-server; do
     $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
     $sudo service "$svc" stop >/dev/null 2>&1 || true
 done
+
+browser_modules "$@"

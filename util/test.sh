@@ -73,9 +73,11 @@ fi
 
 prove "${inc[@]}" -I "$top/t/lib" -r "${@:-t/}" || status=1
 
-# the fault-injection suite (issue 5), on a whole run only: its own Redis
-# and nginx per scenario, a few minutes at most
+# with the whole suite only: the browser tests (headless Chromium), and
+# the fault-injection suite (its own Redis and nginx per scenario, a few
+# minutes at most)
 if [ $# -eq 0 ]; then
+    node --test t/browser/ || status=1
     util/faults/run || status=1
 fi
 
