@@ -38,6 +38,7 @@ static void ngx_http_clicktrack_redis_schedule(
 static void ngx_http_clicktrack_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_clicktrack_redis_timeout_handler(ngx_event_t *ev);
 static void ngx_http_clicktrack_redis_reset_handler(ngx_event_t *ev);
+static u_char *ngx_http_clicktrack_redis_number(u_char *p, size_t n);
 static ngx_uint_t ngx_http_clicktrack_redis_log_now(
     ngx_http_clicktrack_redis_t *rc);
 
@@ -169,11 +170,58 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
     redisCallbackFn *fn, void *privdata, int argc, const char **argv,
     const size_t *argvlen)
 {
+    u_char     *p;
+    size_t      len;
+    ngx_int_t   i;
+
+    static u_char  *buf;
+    static size_t   size;
+
     if (rc->state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
         return NGX_DECLINED;
     }
 
-    if (redisAsyncCommandArgv(rc->ac, fn, privdata, argc, argv, argvlen)
+    /*
+     * The command in Redis' protocol, written in one pass into a buffer
+     * kept for the next one; hiredis' own formatting appends argument by
+     * argument through a printf-like formatter, which cost more than the
+     * rest of the beacon.  "*argc", then "$len" and the bytes of each
+     * argument, each part ended by CRLF.
+     */
+
+    len = 1 + NGX_INT_T_LEN + 2;
+
+    for (i = 0; i < argc; i++) {
+        len += 1 + NGX_SIZE_T_LEN + 2 + argvlen[i] + 2;
+    }
+
+    if (len > size) {
+        p = ngx_alloc(ngx_max(len, 4096), rc->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (buf) {
+            ngx_free(buf);
+        }
+
+        buf = p;
+        size = ngx_max(len, 4096);
+    }
+
+    p = buf;
+    *p++ = '*';
+    p = ngx_http_clicktrack_redis_number(p, argc);
+
+    for (i = 0; i < argc; i++) {
+        *p++ = '$';
+        p = ngx_http_clicktrack_redis_number(p, argvlen[i]);
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = CR; *p++ = LF;
+    }
+
+    if (redisAsyncFormattedCommand(rc->ac, fn, privdata, (char *) buf,
+                                   p - buf)
         != REDIS_OK)
     {
         return NGX_ERROR;
@@ -184,6 +232,27 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
     }
 
     return NGX_OK;
+}
+
+
+/* a decimal number and CRLF */
+
+static u_char *
+ngx_http_clicktrack_redis_number(u_char *p, size_t n)
+{
+    u_char  *q, tmp[NGX_SIZE_T_LEN];
+
+    q = tmp + NGX_SIZE_T_LEN;
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    p = ngx_cpymem(p, q, tmp + NGX_SIZE_T_LEN - q);
+    *p++ = CR; *p++ = LF;
+
+    return p;
 }
 
 
