@@ -38,9 +38,15 @@ static void ngx_http_clicktrack_redis_schedule(
 static void ngx_http_clicktrack_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_clicktrack_redis_timeout_handler(ngx_event_t *ev);
 static void ngx_http_clicktrack_redis_reset_handler(ngx_event_t *ev);
-static u_char *ngx_http_clicktrack_redis_number(u_char *p, size_t n);
 static ngx_uint_t ngx_http_clicktrack_redis_log_now(
     ngx_http_clicktrack_redis_t *rc);
+static u_char *ngx_http_clicktrack_redis_number(u_char *p, size_t n);
+
+
+/* the command being formatted; shared by the connections of a process */
+
+static u_char  *ngx_http_clicktrack_redis_buf;
+static size_t   ngx_http_clicktrack_redis_buf_size;
 
 
 ngx_int_t
@@ -174,16 +180,14 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
     size_t      len;
     ngx_int_t   i;
 
-    static u_char  *buf;
-    static size_t   size;
-
     if (rc->state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
         return NGX_DECLINED;
     }
 
     /*
      * The command in Redis' protocol, written in one pass into a buffer
-     * kept for the next one; hiredis' own formatting appends argument by
+     * kept for the next one (freed when a connection is closed); hiredis'
+     * own formatting appends argument by
      * argument through a printf-like formatter, which cost more than the
      * rest of the beacon.  "*argc", then "$len" and the bytes of each
      * argument, each part ended by CRLF.
@@ -195,21 +199,21 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
         len += 1 + NGX_SIZE_T_LEN + 2 + argvlen[i] + 2;
     }
 
-    if (len > size) {
+    if (len > ngx_http_clicktrack_redis_buf_size) {
         p = ngx_alloc(ngx_max(len, 4096), rc->log);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        if (buf) {
-            ngx_free(buf);
+        if (ngx_http_clicktrack_redis_buf) {
+            ngx_free(ngx_http_clicktrack_redis_buf);
         }
 
-        buf = p;
-        size = ngx_max(len, 4096);
+        ngx_http_clicktrack_redis_buf = p;
+        ngx_http_clicktrack_redis_buf_size = ngx_max(len, 4096);
     }
 
-    p = buf;
+    p = ngx_http_clicktrack_redis_buf;
     *p++ = '*';
     p = ngx_http_clicktrack_redis_number(p, argc);
 
@@ -220,8 +224,9 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
         *p++ = CR; *p++ = LF;
     }
 
-    if (redisAsyncFormattedCommand(rc->ac, fn, privdata, (char *) buf,
-                                   p - buf)
+    if (redisAsyncFormattedCommand(rc->ac, fn, privdata,
+                                   (char *) ngx_http_clicktrack_redis_buf,
+                                   p - ngx_http_clicktrack_redis_buf)
         != REDIS_OK)
     {
         return NGX_ERROR;
@@ -308,6 +313,12 @@ ngx_http_clicktrack_redis_close(ngx_http_clicktrack_redis_t *rc)
     if (rc->down) {
         rc->down = 0;
         (void) ngx_atomic_fetch_add(&rc->counters->redis_down, -1);
+    }
+
+    if (ngx_http_clicktrack_redis_buf) {
+        ngx_free(ngx_http_clicktrack_redis_buf);
+        ngx_http_clicktrack_redis_buf = NULL;
+        ngx_http_clicktrack_redis_buf_size = 0;
     }
 }
 
