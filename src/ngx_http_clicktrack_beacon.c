@@ -823,22 +823,54 @@ ngx_http_clicktrack_check_origin(ngx_http_request_t *r,
 }
 
 
+/*
+ * One pass over the User-Agent.  A table indexed by a byte, case folded,
+ * holds a bit for each second byte (case folded, six low bits) that starts
+ * a bot substring with it; only at a position whose two bytes pass does
+ * the list get compared.  Folding by "| 0x20" lets some non-letters
+ * through too: the comparison sorts them out.  The table is filled on
+ * first use in each process.
+ */
+
 static ngx_uint_t
 ngx_http_clicktrack_is_bot(ngx_http_request_t *r)
 {
-    u_char     *ua, *last;
+    u_char     *p, *last;
     ngx_str_t  *bot;
+
+    static uint64_t    pairs[256];
+    static ngx_uint_t  filled;
 
     if (r->headers_in.user_agent == NULL) {
         return 0;
     }
 
-    ua = r->headers_in.user_agent->value.data;
-    last = ua + r->headers_in.user_agent->value.len;
+    if (!filled) {
+        for (bot = ngx_http_clicktrack_bots; bot->len; bot++) {
+            pairs[bot->data[0] | 0x20] |=
+                                  (uint64_t) 1 << ((bot->data[1] | 0x20) & 63);
+        }
 
-    for (bot = ngx_http_clicktrack_bots; bot->len; bot++) {
-        if (ngx_strlcasestrn(ua, last, bot->data, bot->len - 1) != NULL) {
-            return 1;
+        filled = 1;
+    }
+
+    p = r->headers_in.user_agent->value.data;
+    last = p + r->headers_in.user_agent->value.len;
+
+    for ( /* void */ ; p + 1 < last; p++) {
+
+        if (!(pairs[p[0] | 0x20] & ((uint64_t) 1 << ((p[1] | 0x20) & 63)))) {
+            continue;
+        }
+
+        for (bot = ngx_http_clicktrack_bots; bot->len; bot++) {
+            if (bot->data[0] == (p[0] | 0x20)
+                && bot->data[1] == (p[1] | 0x20)
+                && (size_t) (last - p) >= bot->len
+                && ngx_strncasecmp(p, bot->data, bot->len) == 0)
+            {
+                return 1;
+            }
         }
     }
 

@@ -201,6 +201,30 @@ static u_char  ngx_http_clicktrack_true[] = "true";
 static u_char  ngx_http_clicktrack_false[] = "false";
 static u_char  ngx_http_clicktrack_hex[] = "0123456789abcdef";
 
+/*
+ * 1: a byte that a JSON string holds as it is (printable ASCII but the
+ * quote and the backslash); the escaping copies runs of these at once.
+ */
+
+static u_char  ngx_http_clicktrack_json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 10 */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 20 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 30 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 40 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,   /* 50 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 60 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,   /* 70 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 80 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 90 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* a0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* b0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* c0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* d0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* e0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* f0 */
+};
+
 
 /* errors */
 
@@ -1780,17 +1804,38 @@ ngx_http_clicktrack_json_props(ngx_http_clicktrack_json_t *j,
 /* the record */
 
 
+/*
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ".  The part up to the second is kept from the
+ * last call: events come many to the second.
+ */
+
 u_char *
 ngx_http_clicktrack_format_ts(u_char *p, time_t sec, ngx_msec_t msec)
 {
     ngx_tm_t  tm;
 
-    ngx_gmtime(sec, &tm);
+    static time_t  last_sec = -1;
+    static u_char  prefix[sizeof("YYYY-MM-DDTHH:MM:SS.") - 1];
 
-    return ngx_sprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d.%03MZ",
-                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
-                       (ngx_msec_t) (msec % 1000));
+    if (sec != last_sec) {
+        ngx_gmtime(sec, &tm);
+
+        (void) ngx_slprintf(prefix, prefix + sizeof(prefix),
+                            "%04d-%02d-%02dT%02d:%02d:%02d.",
+                            tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                            tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+        last_sec = sec;
+    }
+
+    msec %= 1000;
+
+    p = ngx_cpymem(p, prefix, sizeof(prefix));
+    *p++ = (u_char) ('0' + msec / 100);
+    *p++ = (u_char) ('0' + msec / 10 % 10);
+    *p++ = (u_char) ('0' + msec % 10);
+    *p++ = 'Z';
+
+    return p;
 }
 
 
@@ -1938,10 +1983,10 @@ ngx_http_clicktrack_values(ngx_http_clicktrack_event_t *ev,
 {
     values[NGX_HTTP_CLICKTRACK_F_ID].data = ev->id;
     values[NGX_HTTP_CLICKTRACK_F_ID].len =
-                          ngx_strnlen(ev->id, NGX_HTTP_CLICKTRACK_UUID_LEN);
+                          ev->id[0] ? NGX_HTTP_CLICKTRACK_UUID_LEN : 0;
     values[NGX_HTTP_CLICKTRACK_F_TS].data = common->ts;
     values[NGX_HTTP_CLICKTRACK_F_TS].len =
-                          ngx_strnlen(common->ts, NGX_HTTP_CLICKTRACK_TS_LEN);
+                          common->ts[0] ? NGX_HTTP_CLICKTRACK_TS_LEN : 0;
     values[NGX_HTTP_CLICKTRACK_F_TYPE] = ev->type;
     values[NGX_HTTP_CLICKTRACK_F_CATEGORY] = ev->category;
     values[NGX_HTTP_CLICKTRACK_F_LABEL] = ev->label;
@@ -2157,29 +2202,29 @@ ngx_http_clicktrack_json_escape_len(u_char *p, size_t len)
     size_t      n, size;
     ngx_uint_t  valid;
 
-    if (len == 0) {
-        return 0;
-    }
+    /* each byte stands for itself but for what is counted below */
 
-    size = 0;
+    size = len;
     last = p + len;
 
     while (p < last) {
         c = *p;
 
+        if (ngx_http_clicktrack_json_plain[c]) {
+            p++;
+            continue;
+        }
+
         if (c >= 0x80) {
             n = ngx_http_clicktrack_utf8_next(p, last, &valid);
 
             if (!valid) {
-                size += 3;                          /* U+FFFD */
+                size = size - n + 3;                /* U+FFFD */
 
             } else if (n == 3 && c == 0xe2 && p[1] == 0x80
                        && (p[2] == 0xa8 || p[2] == 0xa9))
             {
-                size += sizeof("\\u2028") - 1;
-
-            } else {
-                size += n;
+                size += sizeof("\\u2028") - 1 - 3;
             }
 
             p += n;
@@ -2194,11 +2239,12 @@ ngx_http_clicktrack_json_escape_len(u_char *p, size_t len)
         case '\n':
         case '\r':
         case '\t':
-            size += 2;
+            size += 1;
             break;
 
         default:
-            size += (c < 0x20 || c == 0x7f) ? sizeof("\\u0000") - 1 : 1;
+            /* controls and DEL */
+            size += sizeof("\\u0000") - 1 - 1;
         }
 
         p++;
@@ -2211,7 +2257,7 @@ ngx_http_clicktrack_json_escape_len(u_char *p, size_t len)
 u_char *
 ngx_http_clicktrack_json_escape(u_char *dst, u_char *src, size_t len)
 {
-    u_char      c, *last;
+    u_char      c, *p, *last;
     size_t      n;
     ngx_uint_t  valid;
 
@@ -2222,6 +2268,17 @@ ngx_http_clicktrack_json_escape(u_char *dst, u_char *src, size_t len)
     last = src + len;
 
     while (src < last) {
+
+        for (p = src; p < last && ngx_http_clicktrack_json_plain[*p]; p++) {
+            /* void */
+        }
+
+        if (p != src) {
+            dst = ngx_cpymem(dst, src, p - src);
+            src = p;
+            continue;
+        }
+
         c = *src;
 
         if (c >= 0x80) {

@@ -127,3 +127,45 @@ GET /ct?l=x
 X-Clicktrack-Dropped: dnt
 !Set-Cookie
 --- redis_list
+
+
+
+=== TEST 8: every bot substring is found anywhere in the User-Agent, in any case
+--- config
+    location = /ct { clicktrack_beacon; }
+--- more_headers eval
+my @bots = ('bot', 'crawl', 'spider', 'slurp', 'headless', 'phantomjs',
+            'puppeteer', 'playwright', 'selenium', 'lighthouse', 'pagespeed',
+            'facebookexternalhit', 'facebookcatalog', 'embedly',
+            'quora link preview', 'outbrain', 'pinterest', 'vkshare',
+            'whatsapp', 'skypeuripreview', 'bingpreview', 'ia_archiver',
+            'mediapartners-google', 'feedfetcher', 'preview');
+[ (map { "User-Agent: Mozilla/5.0 " . uc($_) } @bots),
+  (map { "User-Agent: " . ucfirst($_) . "/1.0 (X11)" } @bots),
+  (map { "User-Agent: x" . join('', map { ucfirst } split /(?=[aeiou])/, $_) } @bots) ]
+--- request eval
+[ map { "GET /ct?l=$_" } 1 .. 75 ]
+--- error_code eval
+[ (200) x 75 ]
+--- response_headers eval
+[ ("X-Clicktrack-Dropped: bot") x 75 ]
+--- redis_list eval
+[ ("") x 75 ]
+
+
+
+=== TEST 9: a User-Agent that only starts or nearly spells a bot substring is recorded
+--- config
+    location = /ct { clicktrack_beacon; }
+--- more_headers eval
+["User-Agent: Mozilla/5.0 Bo", "User-Agent: B", "User-Agent: Craw",
+ 'User-Agent: b-o-t sp1der Head less [@OT] `ot']
+--- request eval
+["GET /ct?l=1", "GET /ct?l=2", "GET /ct?l=3", "GET /ct?l=4"]
+--- response_headers eval
+[ ("!X-Clicktrack-Dropped") x 4 ]
+--- redis_list eval
+['{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"1","host":"localhost","ua":"Mozilla/5.0 Bo"}',
+ '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"2","host":"localhost","ua":"B"}',
+ '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"3","host":"localhost","ua":"Craw"}',
+ '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"4","host":"localhost","ua":"b-o-t sp1der Head less [@OT] `ot"}']
