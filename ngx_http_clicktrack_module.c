@@ -15,6 +15,7 @@
 #include "ngx_http_clicktrack_status.h"
 #include "ngx_http_clicktrack_stream.h"
 #include "ngx_http_clicktrack_dashboard.h"
+#include "ngx_http_clicktrack_js.h"
 
 
 /*
@@ -30,6 +31,8 @@
  *   status   shared counters and their report
  *   stream   live events (SSE), JSON and CSV export
  *   dashboard  the live dashboard page
+ *   js       the tracker script
+ *   page     an embedded file as a location serves it (dashboard, js)
  */
 
 
@@ -60,6 +63,8 @@ static char *ngx_http_clicktrack_stream(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_dashboard(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_clicktrack_js(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_field(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -75,6 +80,9 @@ static char *ngx_http_clicktrack_max_batch(ngx_conf_t *cf,
 static char *ngx_http_clicktrack_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+static char *ngx_http_clicktrack_set_page(ngx_conf_t *cf,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_handler_pt handler,
+    ngx_http_clicktrack_page_t *(*make)(ngx_conf_t *cf, ngx_str_t *arg));
 static char *ngx_http_clicktrack_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler, ngx_uint_t uses_redis);
 static ngx_int_t ngx_http_clicktrack_param(ngx_str_t *value, char *name,
@@ -138,6 +146,13 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
     { ngx_string("clicktrack_dashboard"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_clicktrack_dashboard,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clicktrack_js"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clicktrack_js,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -358,7 +373,7 @@ ngx_http_clicktrack_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->origins = NULL;
-     *     conf->dashboard = NULL;
+     *     conf->page = NULL;
      */
 
     conf->list = NGX_CONF_UNSET_PTR;
@@ -753,22 +768,42 @@ static char *
 ngx_http_clicktrack_dashboard(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+    return ngx_http_clicktrack_set_page(cf, conf,
+                                        ngx_http_clicktrack_dashboard_handler,
+                                        ngx_http_clicktrack_dashboard_make);
+}
 
+
+/* clicktrack_js BEACON_URI */
+
+static char *
+ngx_http_clicktrack_js(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_clicktrack_set_page(cf, conf,
+                                        ngx_http_clicktrack_js_handler,
+                                        ngx_http_clicktrack_js_make);
+}
+
+
+/* a location that serves an embedded page made from its argument */
+
+static char *
+ngx_http_clicktrack_set_page(ngx_conf_t *cf,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_handler_pt handler,
+    ngx_http_clicktrack_page_t *(*make)(ngx_conf_t *cf, ngx_str_t *arg))
+{
     char       *rv;
     ngx_str_t  *value;
 
-    rv = ngx_http_clicktrack_set_handler(cf,
-                                         ngx_http_clicktrack_dashboard_handler,
-                                         0);
+    rv = ngx_http_clicktrack_set_handler(cf, handler, 0);
     if (rv != NGX_CONF_OK) {
         return rv;
     }
 
     value = cf->args->elts;
 
-    lcf->dashboard = ngx_http_clicktrack_dashboard_make(cf, &value[1]);
-    if (lcf->dashboard == NULL) {
+    lcf->page = make(cf, &value[1]);
+    if (lcf->page == NULL) {
         return NGX_CONF_ERROR;
     }
 

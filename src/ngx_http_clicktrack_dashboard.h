@@ -15,16 +15,8 @@
 #include "ngx_http_clicktrack_module.h"
 
 
-/* the page for one location: its stream URI filled in, and its ETag */
-
-struct ngx_http_clicktrack_dashboard_s {
-    ngx_str_t                          page;
-    ngx_str_t                          etag;
-};
-
-
 ngx_int_t ngx_http_clicktrack_dashboard_handler(ngx_http_request_t *r);
-ngx_http_clicktrack_dashboard_t *ngx_http_clicktrack_dashboard_make(
+ngx_http_clicktrack_page_t *ngx_http_clicktrack_dashboard_make(
     ngx_conf_t *cf, ngx_str_t *stream_uri);
 
 

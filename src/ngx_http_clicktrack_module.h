@@ -24,8 +24,7 @@
 
 typedef struct ngx_http_clicktrack_queue_s  ngx_http_clicktrack_queue_t;
 typedef struct ngx_http_clicktrack_stream_s  ngx_http_clicktrack_stream_t;
-typedef struct ngx_http_clicktrack_dashboard_s
-    ngx_http_clicktrack_dashboard_t;
+typedef struct ngx_http_clicktrack_page_s  ngx_http_clicktrack_page_t;
 
 
 /* clicktrack_redis: where and how to connect, resolved at configuration */
@@ -134,7 +133,7 @@ typedef struct {
     ngx_array_t                     *origins;     /* of ngx_str_t */
     size_t                           max_body;
     ngx_uint_t                       max_batch;
-    ngx_http_clicktrack_dashboard_t *dashboard;   /* its location only */
+    ngx_http_clicktrack_page_t      *page;        /* dashboard, tracker */
 } ngx_http_clicktrack_loc_conf_t;
 
 

@@ -10,12 +10,12 @@ use Compress::Zlib ();
 repeat_each(1);
 no_shuffle();
 
-# the committed header is the page, as util/embed-html.pl makes it
-my $made = `perl util/embed-html.pl ngx_http_clicktrack_dashboard_page src/dashboard/dashboard.html`;
+# the committed header is the page, as util/embed.pl makes it
+my $made = `perl util/embed.pl ngx_http_clicktrack_dashboard_page src/dashboard/dashboard.html`;
 open my $fh, '<', 'src/dashboard/dashboard.html.h' or die "$!";
 my $committed = do { local $/; <$fh> };
 Test::More::ok($made eq $committed, 'src/dashboard/dashboard.html.h is up '
-               . 'to date (util/embed-html.pl ngx_http_clicktrack_dashboard_page '
+               . 'to date (util/embed.pl ngx_http_clicktrack_dashboard_page '
                . 'src/dashboard/dashboard.html > src/dashboard/dashboard.html.h)');
 
 # the page loads nothing from elsewhere and writes no markup from data

@@ -1,6 +1,6 @@
 
 /*
- * generated from src/dashboard/dashboard.html by util/embed-html.pl;
+ * generated from src/dashboard/dashboard.html by util/embed.pl;
  * do not edit
  */
 

@@ -1,0 +1,186 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_clicktrack_page.h"
+#include "ngx_http_clicktrack_beacon.h"
+
+
+ngx_http_clicktrack_page_t *
+ngx_http_clicktrack_page_make(ngx_conf_t *cf, u_char *file, size_t len,
+    char *mark, ngx_str_t *value, ngx_http_clicktrack_escape_pt escape)
+{
+    u_char                      *p, *at, *last;
+    size_t                       mlen, size;
+    uint32_t                     crc;
+    ngx_http_clicktrack_page_t  *page;
+
+    last = file + len;
+    mlen = ngx_strlen(mark);
+
+    at = ngx_strlcasestrn(file, last, (u_char *) mark, mlen - 1);
+    if (at == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clicktrack: the embedded page has no \"%s\"",
+                           mark);
+        return NULL;
+    }
+
+    page = ngx_palloc(cf->pool, sizeof(ngx_http_clicktrack_page_t));
+    if (page == NULL) {
+        return NULL;
+    }
+
+    size = len - mlen + value->len + escape(NULL, value->data, value->len);
+
+    page->body.data = ngx_pnalloc(cf->pool, size);
+    if (page->body.data == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(page->body.data, file, at - file);
+    p = (u_char *) escape(p, value->data, value->len);
+    p = ngx_cpymem(p, at + mlen, last - at - mlen);
+
+    page->body.len = p - page->body.data;
+
+    crc = ngx_crc32_long(page->body.data, page->body.len);
+
+    page->etag.data = ngx_pnalloc(cf->pool, sizeof("\"ct-ffffffff-\"")
+                                            + NGX_SIZE_T_LEN);
+    if (page->etag.data == NULL) {
+        return NULL;
+    }
+
+    page->etag.len = ngx_sprintf(page->etag.data, "\"ct-%08xD-%uz\"", crc,
+                                 page->body.len)
+                     - page->etag.data;
+
+    return page;
+}
+
+
+/*
+ * GET and HEAD, with the ETag; nginx's not_modified filter answers a
+ * matching If-None-Match with 304, and gzip (gzip_types) applies.
+ */
+
+ngx_int_t
+ngx_http_clicktrack_page_send(ngx_http_request_t *r,
+    ngx_http_clicktrack_page_t *page, char *type, char *cache_control)
+{
+    u_char           *semi;
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *etag;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        if (ngx_http_clicktrack_page_header(r, "Allow", "GET, HEAD")
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    etag->hash = 1;
+    ngx_str_set(&etag->key, "ETag");
+    etag->value = page->etag;
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+#endif
+    r->headers_out.etag = etag;
+
+    if (ngx_http_clicktrack_page_header(r, "Cache-Control", cache_control)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = page->body.len;
+
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+
+    semi = (u_char *) ngx_strchr(type, ';');
+    r->headers_out.content_type_len = semi ? (size_t) (semi - (u_char *) type)
+                                           : r->headers_out.content_type.len;
+
+    r->allow_ranges = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = page->body.data;
+    b->last = page->body.data + page->body.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_page_header(ngx_http_request_t *r, char *key,
+    char *value)
+{
+    ngx_str_t  v;
+
+    v.data = (u_char *) value;
+    v.len = ngx_strlen(value);
+
+    return ngx_http_clicktrack_add_header(r, key, &v);
+}
+
+
+/* a URI to put in a page: not empty, no spaces or control characters */
+
+ngx_int_t
+ngx_http_clicktrack_uri_valid(ngx_str_t *uri)
+{
+    ngx_uint_t  i;
+
+    if (uri->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < uri->len; i++) {
+        if (uri->data[i] <= 0x20 || uri->data[i] == 0x7f) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
