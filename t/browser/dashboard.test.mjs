@@ -10,46 +10,19 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync }
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync }
     from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort, suiteRedis, startNginx } from './lib.mjs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const top = resolve(here, '../..');
-const nginxBin = process.env.TEST_NGINX_BINARY || '/usr/sbin/nginx';
-const module = process.env.TEST_NGINX_LOAD_MODULES
-    || join(top, 'build/ngx_http_clicktrack_module.so');
-
-let dir, port, redisPort, redis, browser, page, base;
+let dir, port, redisPort, redis, browser, page, base, stopNginx;
 const consoleErrors = [];
 let dialogs = 0;
-
-function freePort() {
-    return new Promise((ok, fail) => {
-        const s = createServer().listen(0, '127.0.0.1', () => {
-            const p = s.address().port;
-            s.close(() => ok(p));
-        });
-        s.on('error', fail);
-    });
-}
-
-async function waitPort(p) {
-    for (let i = 0; i < 100; i++) {
-        try {
-            await fetch(`http://127.0.0.1:${p}/`);
-            return;
-        } catch (e) {
-            await new Promise((r) => setTimeout(r, 50));
-        }
-    }
-    throw new Error(`nothing on port ${p}`);
-}
 
 async function beacon(query) {
     const res = await fetch(`${base}/ct?${query}`);
@@ -63,30 +36,14 @@ async function feedText() {
 
 before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'clicktrack-browser-'));
-    mkdirSync(join(dir, 'logs'));
     port = await freePort();
 
-    redisPort = process.env.TEST_NGINX_REDIS_PORT;
-    if (!redisPort) {
-        redisPort = await freePort();
-        redis = spawn('redis-server', ['--port', String(redisPort),
-            '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-            '--dir', dir], { stdio: 'ignore' });
-        await new Promise((r) => setTimeout(r, 300));
-    }
+    [redisPort, redis] = await suiteRedis(dir);
 
     // a stream key of its own: the suite's Redis is shared with others
     const key = `clicktrack:browser:${process.pid}`;
 
-    writeFileSync(join(dir, 'nginx.conf'), `
-load_module ${module};
-worker_processes 2;
-error_log ${dir}/logs/error.log warn;
-pid ${dir}/logs/nginx.pid;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path ${dir};
+    stopNginx = await startNginx(dir, port, `
     clicktrack_redis 127.0.0.1:${redisPort};
     clicktrack_recent ${key};
     clicktrack_list ${key}:list;
@@ -102,16 +59,9 @@ http {
                 clicktrack_dashboard /clicktrack/stream;
             }
         }
-    }
-}
-`);
-
-    const r = spawnSync(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'),
-        '-e', join(dir, 'logs/error.log')], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `nginx starts: ${r.stderr}`);
+    }`, 2);
 
     base = `http://127.0.0.1:${port}`;
-    await waitPort(port);
 
     browser = await chromium.launch({
         executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -143,8 +93,9 @@ after(async () => {
         await browser.close();
     }
 
-    spawnSync(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'),
-        '-e', join(dir, 'logs/error.log'), '-s', 'quit']);
+    if (stopNginx) {
+        stopNginx();
+    }
 
     if (redis) {
         redis.kill();
