@@ -39,6 +39,7 @@
 
 
 typedef struct {
+    u_char                          *start;     /* in sp->buf, as read */
     ngx_str_t                        list;
     ngx_str_t                        recent;
     ngx_str_t                        max;
@@ -599,7 +600,6 @@ ngx_http_clicktrack_spool_claim_one(ngx_http_clicktrack_spool_t *sp,
 static void
 ngx_http_clicktrack_spool_feed(ngx_http_clicktrack_spool_t *sp)
 {
-    u_char                            *start;
     ngx_int_t                          rc;
     ngx_uint_t                         from;
     ngx_http_clicktrack_spool_line_t   ln;
@@ -611,8 +611,6 @@ ngx_http_clicktrack_spool_feed(ngx_http_clicktrack_spool_t *sp)
     }
 
     while (sp->rfd != NGX_INVALID_FILE && sp->fed < sp->noffsets) {
-
-        start = sp->pos;
 
         rc = ngx_http_clicktrack_spool_next(sp, &ln);
 
@@ -633,9 +631,12 @@ ngx_http_clicktrack_spool_feed(ngx_http_clicktrack_spool_t *sp)
                 ln.json.len, from)
             != NGX_OK)
         {
-            /* no room now: the line is read again next time */
+            /*
+             * no room now: the line is read again next time, from where
+             * it is now: reading it may have moved the buffer's content
+             */
 
-            sp->pos = start;
+            sp->pos = ln.start;
             return;
         }
 
@@ -674,6 +675,7 @@ ngx_http_clicktrack_spool_next(ngx_http_clicktrack_spool_t *sp,
         rc = ngx_http_clicktrack_spool_parse(sp->pos, sp->last, ln, &end);
 
         if (rc == NGX_OK) {
+            ln->start = sp->pos;
             sp->pos = end;
             return NGX_OK;
         }
