@@ -13,7 +13,8 @@ want_deb="$want_build debhelper dpkg-dev redis-server curl"
 # clang with libFuzzer and the sanitizers; dpkg-dev for apt-get source
 want_fuzz="$want_build clang libclang-rt-14-dev dpkg-dev perl"
 want_lint="$want_build cppcheck clang-tidy"
-want_asan="$want_test clang libclang-rt-14-dev dpkg-dev libpcre2-dev zlib1g-dev"
+want_asan="$want_test clang libclang-rt-14-dev dpkg-dev libpcre2-dev zlib1g-dev
+           libssl-dev"
 
 [ $# -eq 0 ] && set -- build
 
