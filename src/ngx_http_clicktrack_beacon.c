@@ -380,6 +380,12 @@ ngx_http_clicktrack_collect_body(ngx_http_request_t *r, ngx_str_t *body)
             continue;
         }
 
+        /* the last buffer of a chunked body may be empty, pos NULL */
+
+        if (b->last == b->pos) {
+            continue;
+        }
+
         p = ngx_cpymem(p, b->pos, b->last - b->pos);
     }
 

@@ -455,7 +455,10 @@ ngx_http_clicktrack_stream_args(ngx_http_request_t *r,
         }
     }
 
+    /* both defaults are 100 today, but they are separate settings */
+
     ctx->count = (ctx->format == NGX_HTTP_CLICKTRACK_SSE)
+                 /* NOLINTNEXTLINE(bugprone-branch-clone) */
                  ? NGX_HTTP_CLICKTRACK_BACKLOG : NGX_HTTP_CLICKTRACK_LIMIT;
 
     if (ngx_http_clicktrack_stream_arg(r, "backlog", &value) == NGX_OK) {
@@ -1896,7 +1899,6 @@ ngx_http_clicktrack_stream_begin(ngx_http_clicktrack_stream_ctx_t *ctx,
     r->headers_out.status = NGX_HTTP_OK;
     ngx_str_set(&r->headers_out.content_type, "text/event-stream");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = -1;
 
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);

@@ -2,7 +2,7 @@
 # Installs the Debian packages that the build, the demo and the tests need,
 # and only those that are missing.  Needs root (or sudo).
 #
-#   util/deps.sh [build|test|demo|deb]...     default: build
+#   util/deps.sh [build|test|demo|deb|fuzz|lint|asan]...   default: build
 
 set -eu
 
@@ -13,6 +13,11 @@ want_build="gcc make libc6-dev nginx-core nginx-dev libhiredis-dev uuid-dev"
 want_test="$want_build redis-server perl chromium"
 want_demo="$want_build redis-server"
 want_deb="$want_build debhelper dpkg-dev redis-server curl"
+# clang with libFuzzer and the sanitizers; dpkg-dev for apt-get source
+want_fuzz="$want_build clang libclang-rt-14-dev dpkg-dev perl"
+want_lint="$want_build cppcheck clang-tidy"
+want_asan="$want_test clang libclang-rt-14-dev dpkg-dev libpcre2-dev zlib1g-dev
+           libssl-dev"
 
 [ $# -eq 0 ] && set -- build
 
@@ -23,6 +28,9 @@ for what in "$@"; do
         test)  pkgs="$pkgs $want_test" ;;
         demo)  pkgs="$pkgs $want_demo" ;;
         deb)   pkgs="$pkgs $want_deb" ;;
+        fuzz)  pkgs="$pkgs $want_fuzz" ;;
+        lint)  pkgs="$pkgs $want_lint" ;;
+        asan)  pkgs="$pkgs $want_asan" ;;
         *) echo "util/deps.sh: unknown set \"$what\"" >&2; exit 2 ;;
     esac
 done
