@@ -2098,7 +2098,8 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
     } else {
         ngx_str_set(&r->headers_out.content_type, "text/csv; charset=utf-8");
 
-        if (ngx_http_clicktrack_stream_set(r, "Content-Disposition", "attachment; filename=\"clicktrack-events.csv\"")
+        if (ngx_http_clicktrack_stream_set(r, "Content-Disposition",
+                "attachment; filename=\"clicktrack-events.csv\"")
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
