@@ -2000,15 +2000,22 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
 {
     u_char              *p, *tmp;
     size_t               size, longest;
-    ngx_uint_t           i, k, f, first;
+    ngx_uint_t           i, k, f, first, json;
     ngx_buf_t           *b;
     ngx_http_request_t  *r;
 
     r = ctx->request;
 
+    /*
+     * read once: the clang static analyzer cannot tell that
+     * ngx_http_clicktrack_stream_match() leaves ctx->format alone, and
+     * would follow a JSON export into the CSV writer with no tmp buffer
+     */
+
+    json = (ctx->format == NGX_HTTP_CLICKTRACK_JSON);
     longest = 0;
 
-    if (ctx->format == NGX_HTTP_CLICKTRACK_JSON) {
+    if (json) {
         size = sizeof("[]\n");
 
         for (i = 0; i < n; i++) {
@@ -2051,7 +2058,7 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
     p = b->last;
     first = 1;
 
-    if (ctx->format == NGX_HTTP_CLICKTRACK_JSON) {
+    if (json) {
         *p++ = '[';
 
     } else {
@@ -2068,7 +2075,7 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
             continue;
         }
 
-        if (ctx->format == NGX_HTTP_CLICKTRACK_JSON) {
+        if (json) {
             if (!first) {
                 *p++ = ',';
             }
@@ -2090,7 +2097,7 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
         *p++ = '\n';
     }
 
-    if (ctx->format == NGX_HTTP_CLICKTRACK_JSON) {
+    if (json) {
         *p++ = ']';
         *p++ = '\n';
         ngx_str_set(&r->headers_out.content_type, "application/json");
@@ -2682,7 +2689,15 @@ ngx_http_clicktrack_stream_unavailable(ngx_http_clicktrack_stream_ctx_t *ctx)
         return;
     }
 
+    /*
+     * ctx->queue links a request into hub->waiting or hub->clients, never
+     * both, and ngx_http_clicktrack_stream_run_waiting() has taken it out
+     * of hub->waiting before it comes here with attached 0; the clang
+     * static analyzer does not know the two flags exclude each other.
+     */
+
     if (ctx->attached) {
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
         ngx_queue_remove(&ctx->queue);
         ctx->attached = 0;
         ctx->loading = 0;
