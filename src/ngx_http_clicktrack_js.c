@@ -71,7 +71,7 @@ ngx_http_clicktrack_js_escape(u_char *dst, u_char *src, size_t size)
     u_char      c;
     ngx_uint_t  n;
 
-    static u_char  hex[] = "0123456789abcdef";
+    static const u_char  hex[] = "0123456789abcdef";
 
     if (dst == NULL) {
         n = 0;
