@@ -92,6 +92,9 @@ struct ngx_http_clicktrack_queue_s {
     time_t                           xadd_logged;
 
     unsigned                         exiting:1;
+
+    /* due to go, but every batch slot was in flight */
+    unsigned                         held:1;
 };
 
 
@@ -451,6 +454,7 @@ ngx_http_clicktrack_queue_lost(ngx_http_clicktrack_redis_t *rc)
     q->flight = 0;
     q->nbatches = 0;
     q->first = 0;
+    q->held = 0;
 }
 
 
@@ -480,6 +484,8 @@ ngx_http_clicktrack_queue_send(ngx_http_clicktrack_queue_t *q)
             return;
         }
     }
+
+    q->held = (q->queued && q->nbatches == NGX_HTTP_CLICKTRACK_MAX_FLIGHT);
 }
 
 
@@ -759,13 +765,24 @@ ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
     }
 
     /*
-     * Events that waited for a free slot go now, without waiting for
-     * "flush" again; not from inside hiredis, from a posted event.
+     * Events that were due but waited for a free slot go now, not from
+     * inside hiredis but from a posted event.  The others keep waiting
+     * for a full batch or "flush": sending whatever came in during one
+     * round trip would make batches of a few events under load, and
+     * Redis pays a read, a write and a reply per batch.
      */
 
-    if (q->queued && !q->flush_event.posted) {
-        ngx_post_event(&q->flush_event, &ngx_posted_events);
+    if (q->held) {
+        q->held = 0;
+
+        if (!q->flush_event.posted) {
+            ngx_post_event(&q->flush_event, &ngx_posted_events);
+        }
+
+        return;
     }
+
+    ngx_http_clicktrack_queue_kick(q);
 }
 
 

@@ -142,3 +142,28 @@ redis_errors<8
 redis refused RPUSH: WRONGTYPE
 --- no_error_log
 [crit]
+
+
+
+=== TEST 6: an event that comes while a batch waits for its answer waits for flush, not for that answer
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT;
+    clicktrack_queue flush=500ms;
+    clicktrack_cookie off;
+    clicktrack_ip off;
+    clicktrack_recent off;
+--- redis_setup
+restart
+--- request
+GET /ct?l=a
+--- redis_after
+pause; sleep 0.7; load 1 /ct?t=b; sleep 0.1; resume; sleep 0.1; counters /status; sleep 0.6; check
+--- counters
+accepted=2
+pushed=1
+queued=1
+in_flight=0
+--- redis_count
+clicktrack:events 2
+--- no_error_log
+[error]
