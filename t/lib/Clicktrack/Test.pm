@@ -1122,6 +1122,8 @@ Test::Nginx::Socket::add_response_body_check(sub {
     for my $step (@steps) {
         action($block, $name, $step, $req_idx);
     }
+
+    nginx_relaunched_stop();
 });
 
 
@@ -1148,19 +1150,76 @@ sub nginx_quit {
 }
 
 
+# With TEST_NGINX_USE_VALGRIND both runners write "daemon off" and run
+# nginx under valgrind in the foreground; "relaunch" then does the same,
+# in a child of this process, and stops it (QUIT, waiting for valgrind to
+# write its report to logs/valgrind.PID.log) once the actions after that
+# request are done.  Without it, nginx forks its daemon and the exit is awaited.
+
+my $relaunched;
+
 sub nginx_relaunch {
     my ($name) = @_;
 
     my $root = File::Spec->rel2abs(servroot());
-    my $rc = system($ENV{TEST_NGINX_BINARY} || 'nginx', '-p', "$root/",
-                    '-c', "$root/conf/nginx.conf");
+    my @cmd = ($ENV{TEST_NGINX_BINARY} || 'nginx', '-p', "$root/",
+               '-c', "$root/conf/nginx.conf");
 
-    Test::More::is($rc, 0, "$name - relaunch: nginx started again");
+    open my $fh, '<', "$root/conf/nginx.conf" or die "$name: conf: $!\n";
+    my $foreground = grep { /^\s*daemon\s+off\s*;/ } <$fh>;
+    close $fh;
 
-    for (1 .. 100) {
+    if (!$foreground) {
+        my $rc = system(@cmd);
+        Test::More::is($rc, 0, "$name - relaunch: nginx started again");
+
+    } else {
+        if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+            my $supp = File::Spec->rel2abs('valgrind.suppress');
+            unshift @cmd, 'valgrind', '-q', '--leak-check=full',
+                          '--show-possibly-lost=no',
+                          "--log-file=$root/logs/valgrind.%p.log",
+                          -f $supp ? "--suppressions=$supp" : ();
+        }
+
+        $relaunched = fork;
+        die "$name: fork: $!\n" unless defined $relaunched;
+
+        if ($relaunched == 0) {
+            setpgrp;
+            open STDOUT, '>>', "$root/logs/nginx.stderr";
+            open STDERR, '>&', \*STDOUT;
+            exec { $cmd[0] } @cmd;
+            POSIX::_exit(127);
+        }
+
+        Test::More::pass("$name - relaunch: nginx started again");
+    }
+
+    my $deadline = time + ($ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 5);
+
+    while (time < $deadline) {
         last if nginx_pid() && (http_get('/'))[0];
         sleep 0.05;
     }
+}
+
+
+sub nginx_relaunched_stop {
+    return unless $relaunched;
+
+    kill 'QUIT', $relaunched;
+
+    my $deadline = time + 60;
+    sleep 0.05 while waitpid($relaunched, POSIX::WNOHANG()) == 0
+                     && time < $deadline;
+
+    if (kill 0, $relaunched) {
+        kill 'KILL', -$relaunched;
+        waitpid $relaunched, 0;
+    }
+
+    undef $relaunched;
 }
 
 
