@@ -4,15 +4,17 @@
 # writing the request to reading BLPOP's answer.  Samples are spaced by a
 # random 20-40 ms, so each event meets an empty queue.
 #
-#   lag.pl NGINX_PORT REDIS_PORT KEY SAMPLES PATH
-# prints: "n=N p50=X ms p90=Y ms max=Z ms lost=L"
+#   lag.pl NGINX_PORT REDIS_PORT KEY SAMPLES PATH [LIMIT_MS]
+# prints: "n=N p50=X ms p90=Y ms p99=Z ms max=M ms over_LIMIT_ms=K lost=L"
+# (K: the samples over LIMIT_MS, by default 11: flush 10 ms + 1 ms)
 
 use strict;
 use warnings;
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
-my ($nport, $rport, $key, $n, $path) = @ARGV;
+my ($nport, $rport, $key, $n, $path, $limit) = @ARGV;
+$limit //= 11;
 
 my $http = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$nport")
     or die "nginx: $!\n";
@@ -84,5 +86,8 @@ for (1 .. $n) {
 
 @lag = sort { $a <=> $b } @lag;
 my $pct = sub { @lag ? $lag[int($_[0] / 100 * $#lag + 0.5)] : 0 };
-printf "n=%d p50=%.2f ms p90=%.2f ms max=%.2f ms lost=%d\n",
-    scalar @lag, $pct->(50), $pct->(90), (@lag ? $lag[-1] : 0), $lost;
+my $over = grep { $_ > $limit } @lag;
+printf "n=%d p50=%.2f ms p90=%.2f ms p99=%.2f ms max=%.2f ms"
+    . " over_%.0f_ms=%d lost=%d\n",
+    scalar @lag, $pct->(50), $pct->(90), $pct->(99),
+    (@lag ? $lag[-1] : 0), $limit, $over, $lost;
