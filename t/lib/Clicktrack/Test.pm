@@ -1189,8 +1189,7 @@ sub nginx_relaunch {
             setpgrp;
             open STDOUT, '>>', "$root/logs/nginx.stderr";
             open STDERR, '>&', \*STDOUT;
-            exec { $cmd[0] } @cmd;
-            POSIX::_exit(127);
+            exec { $cmd[0] } @cmd or POSIX::_exit(127);
         }
 
         Test::More::pass("$name - relaunch: nginx started again");
