@@ -348,19 +348,20 @@ Content-Type: application/json
 
 
 
-=== TEST 17: H4: the cookie name twice: only the first counts, so a bad first one is replaced
+=== TEST 17: H4, H2: the cookie name twice: only the first counts, so a bad first one is replaced by a new UUID, as a bad single one is
 --- more_headers eval
-["Cookie: ctid=bad!; ctid=goodgood1", "Cookie: ctid=bad!\nCookie: ctid=goodgood1"]
+["Cookie: ctid=bad!; ctid=goodgood1", "Cookie: ctid=bad!\nCookie: ctid=goodgood1",
+ "Cookie: ctid=bad<id>"]
 --- request eval
-["GET /def?l=h4a", "GET /def?l=h4b"]
+["GET /def?l=h4a", "GET /def?l=h4b", "GET /def?l=h2"]
 --- error_code eval
-[200, 200]
+[200, 200, 200]
 --- response_headers_like eval
-["Set-Cookie: ^ctid=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}; Max-Age=31536000; Path=/; SameSite=Lax\$",
- "Set-Cookie: ^ctid=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}; Max-Age=31536000; Path=/; SameSite=Lax\$"]
+[("Set-Cookie: ^ctid=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}; Max-Age=31536000; Path=/; SameSite=Lax\$") x 3]
 --- redis_list eval
-['{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"h4a","visitor":"<uuid>","host":"localhost","ip":"127.0.0.0"}',
- '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"h4b","visitor":"<uuid>","host":"localhost","ip":"127.0.0.0"}']
+[map { '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"' . $_
+       . '","visitor":"<uuid>","host":"localhost","ip":"127.0.0.0"}' }
+ qw(h4a h4b h2)]
 
 
 
@@ -423,3 +424,150 @@ redis refused XADD: WRONGTYPE
 --- no_error_log
 [crit]
 [alert]
+
+
+
+=== TEST 21: A7: an empty Content-Type is no type
+--- more_headers
+Content-Type:
+--- request
+POST /ct
+l=x
+--- error_code: 415
+--- response_body
+Content-Type must be application/x-www-form-urlencoded, text/plain or application/json
+--- redis_list
+
+
+
+=== TEST 22: C7: "c" is counted in bytes: 32 two-byte characters pass, one byte more does not
+--- request eval
+["GET /ct?c=" . ("%C3%A9" x 32), "GET /ct?c=" . ("%C3%A9" x 32) . "x"]
+--- error_code eval
+[200, 400]
+--- response_body_like eval
+[qr/^GIF89a/, qr/^"c" over 64 bytes\n$/]
+--- redis_list eval
+['{"id":"<uuid>","ts":"<ts>","type":"pageview","category":"'
+ . ("\xc3\xa9" x 32) . '","host":"localhost"}', ""]
+
+
+
+=== TEST 23: D1, D2, D3, D5, D7, D10: the prop rules in JSON
+--- more_headers
+Content-Type: application/json
+--- request eval
+my $props = sub { join ",", map { qq{"p$_":$_} } 1 .. $_[0] };
+[map { "POST /ct\n$_" }
+ '{"p":{' . $props->(20) . '}}', '{"p":{' . $props->(21) . '}}',
+ '{"p":{"a b":1}}', '{"p":{"":1}}', '{"p":{"a\u0000":1}}',
+ "{\"p\":{\"a\xff\":1}}", '{"p":{"a":1,"a":2}}', '{"p":{"a":[1]}}']
+--- error_code eval
+[204, (400) x 7]
+--- response_body eval
+["", "too many props (max 20)\n", "invalid prop name \"a b\"\n",
+ "invalid prop name \"\"\n", "invalid prop name \"a\\x00\"\n",
+ "invalid prop name \"a\\xff\"\n", "duplicate prop \"a\"\n",
+ "prop \"a\" must be a string, number or boolean\n"]
+--- redis_list eval
+['{"id":"<uuid>","ts":"<ts>","type":"pageview","host":"localhost","props":{'
+ . join(",", map { qq{"p$_":$_} } 1 .. 20) . '}}', ("") x 7]
+
+
+
+=== TEST 24: D8: empty and null prop values are left out, unchecked, not duplicates
+--- more_headers eval
+["", "", "Content-Type: application/json"]
+--- request eval
+["GET /ct?p.a=&p.a=2", "GET /ct?l=d8q&p.a%20b=",
+ "POST /ct\n{\"l\":\"d8j\",\"p\":{\"bad name\":null,\"e\":\"\"}}"]
+--- error_code eval
+[200, 200, 204]
+--- redis_list eval
+['{"id":"<uuid>","ts":"<ts>","type":"pageview","host":"localhost","props":{"a":"2"}}',
+ '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"d8q","host":"localhost"}',
+ '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"d8j","host":"localhost"}']
+
+
+
+=== TEST 25: E3: a known key twice, in a form, in JSON, spelled two ways
+--- more_headers eval
+["Content-Type: application/x-www-form-urlencoded",
+ "Content-Type: application/json", "", "",
+ "Content-Type: application/json"]
+--- request eval
+["POST /ct\nl=a&l=b", "POST /ct\n{\"l\":\"a\",\"l\":\"b\"}",
+ "GET /ct?ts=1&ts=2", "GET /ct?l=a&%6C=b",
+ "POST /ct\n{\"\\u006c\":\"a\",\"l\":\"b\"}"]
+--- error_code eval
+[(400) x 5]
+--- response_body eval
+["duplicate key \"l\"\n", "duplicate key \"l\"\n", "duplicate key \"ts\"\n",
+ "duplicate key \"l\"\n", "duplicate key \"l\"\n"]
+--- redis_list
+
+
+
+=== TEST 26: E4, E6, F3: an empty or null first copy; bad encoding in an unknown key's value; "+" and "%2B"
+--- more_headers eval
+["Content-Type: application/json", "Content-Type: application/json", "",
+ ""]
+--- request eval
+["POST /ct\n{\"l\":\"\",\"l\":\"e4a\"}", "POST /ct\n{\"l\":null,\"l\":\"e4b\"}",
+ "GET /ct?zz=%zz&_=%&l=e6", "GET /ct?l=a+b%2Bc"]
+--- error_code eval
+[204, 204, 200, 200]
+--- redis_list eval
+['{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"e4a","host":"localhost"}',
+ '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"e4b","host":"localhost"}',
+ '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"e6","host":"localhost"}',
+ '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"a b+c","host":"localhost"}']
+
+
+
+=== TEST 27: F5: one U+FFFD per maximal invalid subsequence, encoded or raw
+--- more_headers eval
+[("") x 5, "Content-Type: application/json"]
+--- request eval
+["GET /ct?l=%C0%AF", "GET /ct?l=%E2%82", "GET /ct?l=%ED%A0%80",
+ "GET /ct?l=%F4%90%80%80", "GET /ct?l=a\xffb",
+ "POST /ct\n{\"l\":\"a\xffb\xc3(\"}"]
+--- error_code eval
+[200, 200, 200, 200, 200, 204]
+--- redis_list eval
+my $r = "\xef\xbf\xbd";
+[map { '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"' . $_
+       . '","host":"localhost"}' }
+ $r x 2, $r, $r x 3, $r x 4, "a${r}b", "a${r}b$r("]
+
+
+
+=== TEST 28: G10: nesting at its exact edge, 32 levels, in arrays, objects and a batch
+--- more_headers
+Content-Type: application/json
+--- request eval
+my $arrays = sub { '{"x":' . ("[" x $_[0]) . ("]" x $_[0]) . '}' };
+my $objects = sub { ('{"a":' x $_[0]) . "1" . ("}" x $_[0]) };
+[map { "POST /ct\n$_" }
+ $arrays->(31), $arrays->(32), $objects->(32), $objects->(33),
+ "[" . $arrays->(30) . "]", "[" . $arrays->(31) . "]"]
+--- error_code eval
+[204, 400, 204, 400, 204, 400]
+--- response_body eval
+["", "JSON nested too deeply\n", "", "JSON nested too deeply\n", "",
+ "event 1: JSON nested too deeply\n"]
+--- redis_list eval
+my $bare = '{"id":"<uuid>","ts":"<ts>","type":"pageview","host":"localhost"}';
+[$bare, "", $bare, "", $bare, ""]
+
+
+
+=== TEST 29: H5: a Referer cut at 2048 bytes inside a UTF-8 sequence ends in U+FFFD
+--- more_headers eval
+"Referer: https://e.example/" . ("r" x 2029) . "\xc3\xa9"
+--- request
+GET /ct?l=h5
+--- error_code: 200
+--- redis_list eval
+'{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"h5","url":"https://e.example/'
+. ("r" x 2029) . "\xef\xbf\xbd" . '","host":"localhost"}'
