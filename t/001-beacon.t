@@ -153,19 +153,19 @@ method not allowed
 
 
 
-=== TEST 8: GET without a query string: 400 naming the fault
+=== TEST 8: GET or HEAD without an event: 400 naming the fault (no body for HEAD)
 --- http_config
     clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
 --- config
     location = /ct { clicktrack_beacon; }
---- request
-GET /ct
---- error_code: 400
---- response_headers
-Content-Type: text/plain
-Cache-Control: no-store
---- response_body
-no event in the query string
+--- request eval
+["GET /ct", "GET /ct?", "HEAD /ct", "HEAD /ct?t=BAD%20X"]
+--- error_code eval
+[400, 400, 400, 400]
+--- response_headers eval
+[("Content-Type: text/plain\nCache-Control: no-store") x 4]
+--- response_body eval
+[("no event in the query string\n") x 2, "", ""]
 --- redis_list
 --- no_error_log
 [error]

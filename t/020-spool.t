@@ -61,18 +61,19 @@ replayed and removed
 
 
 
-=== TEST 2: leftovers of an earlier run are replayed at start; a malformed line is skipped and logged
+=== TEST 2: leftovers of an earlier run are replayed at start; a malformed line and a torn last line are skipped and logged
 --- http_config
     clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT;
     clicktrack_spool html;
 --- redis_setup
 restart
---- user_files
->>> w.1.2.3
+--- user_files eval
+[["w.1.2.3", <<'_EOF_' . '17:clicktrack:events 0: 0 {"id":"00000000-0000-4000-8000-00000000']]
 17:clicktrack:events 0: 0 {"id":"00000000-0000-4000-8000-000000000001","type":"click","label":"left-1"}
 this is not a spool line
 999999:clicktrack:events 0: 0 {"id":"00000000-0000-4000-8000-000000000009","label":"a wrong length"}
 17:clicktrack:events 17:clicktrack:recent 10000 {"id":"00000000-0000-4000-8000-000000000002","type":"click","label":"left-2"}
+_EOF_
 --- request
 GET /status
 --- redis_after
@@ -90,6 +91,7 @@ spooled=0
 --- error_log
 a malformed line in
 an earlier run
+ends in a torn line of 65 bytes, skipped
 --- no_error_log
 [crit]
 [alert]
@@ -268,6 +270,40 @@ dropped=0
 --- error_log
 redis refused RPUSH: WRONGTYPE
 replayed and removed
+--- no_error_log
+[crit]
+[alert]
+
+
+
+=== TEST 11: a list key with a newline cannot be spooled: dropped and counted; the other keys spool, and it is delivered when the queue has room
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT;
+    clicktrack_queue size=64k;
+    clicktrack_spool html;
+    map $arg_k $ct_list {
+        nl       "evil\nkey";
+        default  ok;
+    }
+    clicktrack_list $ct_list;
+--- redis_setup
+stop
+--- request
+GET /ct?k=nl&l=queued
+--- redis_after
+load 500 /ct?k=ok; load 50 /ct?k=nl; counters /status; spool_files html > 0; start; counters /status after; check
+--- redis_count
+ok 500
+--- counters
+accepted=551
+spooled>50
+dropped=50
+--- after
+pushed=501
+spooled=0
+dropped=50
+--- error_log
+a list key with a newline cannot be spooled: "evil
 --- no_error_log
 [crit]
 [alert]

@@ -67,6 +67,21 @@ package Clicktrack::Test;
 #   nginx2 get URI          a GET to it
 # "$TEST_NGINX_..." in an action is replaced by the variable's value.
 #
+# A client that sends its body slowly, or stops in the middle (named by
+# the test, open from one action to the next):
+#   post_open C URI LENGTH [BYTES]  a form POST of URI announcing
+#                           Content-Length LENGTH: the head and BYTES,
+#                           the start of the body (none when absent)
+#   post_send C BYTES MS    the next BYTES of the body, one byte every MS
+#                           milliseconds
+#   post_answer C STATUS MIN MAX  the server answers STATUS, or with
+#                           STATUS "none" closes the connection having
+#                           sent nothing, MIN to MAX seconds after the
+#                           last byte was sent
+#
+# "log_lines TEXT OP N": the lines of logs/error.log that hold TEXT (one
+# word), with OP = < > =.
+#
 # For the spool: "quit" (QUIT to nginx, wait until it is gone), "relaunch"
 # (start the same nginx again), "spool_files DIR OP N" (the number of
 # spool files w.* and r.* under the server root's DIR, with OP = < > =),
@@ -87,6 +102,7 @@ use JSON::PP ();
 use Test::More ();
 use File::Temp ();
 use File::Spec ();
+use List::Util ();
 use Exporter 'import';
 
 our @EXPORT = qw(defaults);
@@ -751,6 +767,10 @@ sub action {
     elsif ($verb eq 'spool_files') { spool_files($name, @words) }
     elsif ($verb eq 'in_order') { in_order($block, $name, @words) }
     elsif ($verb eq 'consume') { consume($block, $name) }
+    elsif ($verb eq 'post_open') { post_open($name, @words) }
+    elsif ($verb eq 'post_send') { post_send($name, @words) }
+    elsif ($verb eq 'post_answer') { post_answer($name, @words) }
+    elsif ($verb eq 'log_lines') { log_lines($name, @words) }
     else { die "$name: unknown action \"$verb\"\n" }
 }
 
@@ -1125,6 +1145,84 @@ Test::Nginx::Socket::add_response_body_check(sub {
 
     nginx_relaunched_stop();
 });
+
+
+# --- slow request bodies
+
+my %post;
+
+
+sub post_open {
+    my ($name, $c, $uri, $length, $bytes) = @_;
+
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => nginx_port(), Timeout => 3)
+        or die "$name: connect: $!\n";
+
+    $sock->autoflush(1);
+
+    print $sock "POST $uri HTTP/1.1\r\nHost: localhost\r\n"
+                . "Content-Type: application/x-www-form-urlencoded\r\n"
+                . "Content-Length: $length\r\n\r\n" . ($bytes // '');
+
+    $post{$c} = { sock => $sock, sent => time };
+}
+
+
+sub post_send {
+    my ($name, $c, $bytes, $ms) = @_;
+
+    my $p = $post{$c} or die "$name: no client \"$c\"\n";
+    local $SIG{PIPE} = 'IGNORE';
+
+    for my $byte (split //, $bytes) {
+        sleep $ms / 1000;
+        print { $p->{sock} } $byte;
+        $p->{sent} = time;
+    }
+}
+
+
+sub post_answer {
+    my ($name, $c, $want, $min, $max) = @_;
+
+    my $p = delete $post{$c} or die "$name: no client \"$c\"\n";
+    my $sel = IO::Select->new($p->{sock});
+    my $got = '';
+
+    # until the server closes, or an answer's head has come
+    while ($sel->can_read(List::Util::max(0, $p->{sent} + $max + 1 - time)))
+    {
+        my $n = sysread($p->{sock}, $got, 65536, length $got);
+        last if !$n || $got =~ /\r\n\r\n/;
+    }
+
+    my $took = time - $p->{sent};
+    close $p->{sock};
+
+    my ($status) = $got =~ m{^HTTP/1\.[01] (\d+)};
+
+    Test::More::is($status // 'none', $want,
+                   "$name - client $c: answered $want")
+        or Test::More::diag("got: " . substr($got, 0, 200));
+    Test::More::ok($took >= $min && $took <= $max,
+                   sprintf("$name - client $c: after %.2f s, within "
+                           . "$min..$max s", $took));
+}
+
+
+sub log_lines {
+    my ($name, $text, $op, $n) = @_;
+
+    my $log = servroot() . '/logs/error.log';
+    open my $fh, '<', $log or die "$name: $log: $!\n";
+    my $got = grep { index($_, $text) >= 0 } <$fh>;
+    close $fh;
+
+    Test::More::ok(rule_holds({ n => $got }, 'n', $op, $n),
+                   "$name - error.log: lines with \"$text\" $op $n")
+        or Test::More::diag("got $got");
+}
 
 
 # --- the spool: stop and start nginx within a block, look at the files
