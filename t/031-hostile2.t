@@ -381,18 +381,18 @@ Content-Type: application/json
 
 
 === TEST 19: I6: 200 requests on one connection, half of them bad: exactly the 100 good events
---- more_headers eval
-[map { $_->[1] ? "Content-Type: $_->[1]" : "" } main::mixed()]
---- pipelined_requests eval
-[map { $_->[0] } main::mixed()]
---- error_code eval
-[map { $_->[2] } main::mixed()]
---- response_body_like eval
-[map { $_->[3] } main::mixed()]
+--- mixed eval
+[main::mixed()]
+--- request
+GET /status
+--- redis_after
+keepalive mixed; counters /status
+--- counters
+accepted=100
+rejected=100
 --- redis_list eval
-[(undef) x 199,
- join "\n", map { '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"good-'
-                  . $_ . '","host":"localhost"}' } 1 .. 100]
+join "\n", map { '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"good-'
+                 . $_ . '","host":"localhost"}' } 1 .. 100
 
 
 

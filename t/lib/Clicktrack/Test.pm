@@ -89,6 +89,8 @@ package Clicktrack::Test;
 # "consume" runs docs/consumer.sh --once against the Redis the checks read
 # and compares its output with "--- consumed" (lines, with placeholders);
 # then the list and its processing list must be empty.
+# "keepalive SECTION" sends the requests listed in --- SECTION one after
+# another on one connection and checks each answer (see keepalive()).
 
 use strict;
 use warnings;
@@ -771,6 +773,7 @@ sub action {
     elsif ($verb eq 'post_send') { post_send($name, @words) }
     elsif ($verb eq 'post_answer') { post_answer($name, @words) }
     elsif ($verb eq 'log_lines') { log_lines($name, @words) }
+    elsif ($verb eq 'keepalive') { keepalive($block, $name, @words) }
     else { die "$name: unknown action \"$verb\"\n" }
 }
 
@@ -1222,6 +1225,87 @@ sub log_lines {
     Test::More::ok(rule_holds({ n => $got }, 'n', $op, $n),
                    "$name - error.log: lines with \"$text\" $op $n")
         or Test::More::diag("got $got");
+}
+
+
+# --- requests one after another on one keep-alive connection
+
+# keepalive SECTION: the block's SECTION is a list of [REQUEST,
+# CONTENT_TYPE, STATUS, BODY_RE], REQUEST in Test::Nginx's shorthand
+# ("METHOD URI", then an optional body after a newline).  Each is sent
+# when the answer to the one before has come, with the answer read by its
+# Content-Length (none for 204 and 304): the real Test::Nginx reads a 204
+# in --- pipelined_requests until the connection closes.
+
+sub keepalive {
+    my ($block, $name, $section) = @_;
+
+    my $list = $block->$section;
+    die "$name: no --- $section list\n" unless ref $list eq 'ARRAY';
+
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => nginx_port(), Timeout => 3)
+        or die "$name: connect: $!\n";
+
+    my $sel = IO::Select->new($sock);
+    my ($i, $bad, $buf) = (0, 0, '');
+
+    for my $r (@$list) {
+        my ($req, $type, $want, $re) = @$r;
+        my ($line, $body) = split /\n/, $req, 2;
+
+        $i++;
+        print $sock "$line HTTP/1.1\r\nHost: localhost\r\n"
+                    . ($type ? "Content-Type: $type\r\n" : '')
+                    . (defined $body
+                       ? "Content-Length: " . length($body) . "\r\n" : '')
+                    . "\r\n" . ($body // '');
+
+        my ($status, $got) = keepalive_answer($sock, $sel, \$buf);
+
+        next if defined $status && $status == $want && $got =~ $re;
+
+        $bad++;
+        Test::More::diag("$name - request $i ($line): got "
+                         . ($status // 'no answer') . " \"$got\"");
+        last unless defined $status;
+    }
+
+    close $sock;
+
+    Test::More::is($bad, 0, "$name - keepalive: " . scalar(@$list)
+                   . " requests on one connection, each answered as"
+                   . " expected");
+}
+
+
+sub keepalive_answer {
+    my ($sock, $sel, $buf) = @_;
+
+    my $fill = sub {
+        return 0 unless $sel->can_read(5);
+        return sysread($sock, $$buf, 65536, length $$buf);
+    };
+
+    while ($$buf !~ /\r\n\r\n/) {
+        $fill->() or return;
+    }
+
+    my $end = index($$buf, "\r\n\r\n") + 4;
+    my $head = substr($$buf, 0, $end);
+    my ($status) = $head =~ m{^HTTP/1\.[01] (\d+)};
+    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+
+    $len = 0 if !defined $len || $status == 204 || $status == 304;
+
+    while (length($$buf) < $end + $len) {
+        $fill->() or return;
+    }
+
+    my $body = substr($$buf, $end, $len);
+    substr($$buf, 0, $end + $len) = '';
+
+    return ($status, $body);
 }
 
 
