@@ -253,13 +253,13 @@ Content-Type: application/json
 --- request eval
 my $l = '*1\r\n$8\r\nFLUSHALL\r\n' x 50;
 my $u = '$5\r\npwned\r\n' x 180;
-my $p = join ',', map { qq{"k$_":"} . ('*0\r\n' x 100) . '"' } 1 .. 8;
+my $p = CORE::join ',', map { qq{"k$_":"} . ('*0\r\n' x 100) . '"' } 1 .. 8;
 "POST /ct\n" . qq~{"l":"$l","u":"$u","p":{$p}}~
 --- error_code: 204
 --- redis_list eval
 my $l = '*1\r\n$8\r\nFLUSHALL\r\n' x 50;
 my $u = '$5\r\npwned\r\n' x 180;
-my $p = join ',', map { qq{"k$_":"} . ('*0\r\n' x 100) . '"' } 1 .. 8;
+my $p = CORE::join ',', map { qq{"k$_":"} . ('*0\r\n' x 100) . '"' } 1 .. 8;
 qq~{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"$l","url":"$u",~
 . qq~"host":"localhost","props":{$p}}~
 . qq~\n\@canary\n{"canary":3}\n~

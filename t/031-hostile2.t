@@ -196,7 +196,7 @@ GET /ct?l=before
 --- redis_after
 post_open stalled /slow 20 l=stal; load 10 /ct?t=meanwhile max_ms 300; post_answer stalled none 0.9 2; post_open trickle /slow 8 l=; post_send trickle tricky 300; post_answer trickle 204 0 0.5; check; counters /status
 --- redis_list eval
-join "\n",
+CORE::join "\n",
  '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"before","host":"localhost"}',
  (map { '{"id":"<uuid>","ts":"<ts>","type":"meanwhile","label":"load-' . $_
         . '","host":"localhost"}' } 1 .. 10),
@@ -391,7 +391,7 @@ keepalive mixed; counters /status
 accepted=100
 rejected=100
 --- redis_list eval
-join "\n", map { '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"good-'
+CORE::join "\n", map { '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"good-'
                  . $_ . '","host":"localhost"}' } 1 .. 100
 
 
@@ -457,7 +457,7 @@ Content-Type must be application/x-www-form-urlencoded, text/plain or applicatio
 --- more_headers
 Content-Type: application/json
 --- request eval
-my $props = sub { join ",", map { qq{"p$_":$_} } 1 .. $_[0] };
+my $props = sub { CORE::join ",", map { qq{"p$_":$_} } 1 .. $_[0] };
 [map { "POST /ct\n$_" }
  '{"p":{' . $props->(20) . '}}', '{"p":{' . $props->(21) . '}}',
  '{"p":{"a b":1}}', '{"p":{"":1}}', '{"p":{"a\u0000":1}}',
@@ -471,7 +471,7 @@ my $props = sub { join ",", map { qq{"p$_":$_} } 1 .. $_[0] };
  "prop \"a\" must be a string, number or boolean\n"]
 --- redis_list eval
 ['{"id":"<uuid>","ts":"<ts>","type":"pageview","host":"localhost","props":{'
- . join(",", map { qq{"p$_":$_} } 1 .. 20) . '}}', ("") x 7]
+ . CORE::join(",", map { qq{"p$_":$_} } 1 .. 20) . '}}', ("") x 7]
 
 
 
