@@ -2209,6 +2209,35 @@ ngx_http_clicktrack_utf8_next(u_char *p, u_char *last, ngx_uint_t *valid)
 }
 
 
+/*
+ * Whether the eight bytes at p are all plain (the table above), tested at
+ * once: each term leaves a byte's high bit set where that byte is below
+ * 0x20, is '"', '\\' or DEL, or has the high bit itself.  A borrow can
+ * mark a byte above one that is marked already, never a word that has
+ * none, so the answer for the word is exact.
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_clicktrack_json_plain8(u_char *p)
+{
+    uint64_t  w, q, b, d;
+
+    ngx_memcpy(&w, p, 8);
+
+    q = w ^ 0x2222222222222222;
+    b = w ^ 0x5c5c5c5c5c5c5c5c;
+    d = w ^ 0x7f7f7f7f7f7f7f7f;
+
+    return ((((w - 0x2020202020202020) & ~w)
+             | ((q - 0x0101010101010101) & ~q)
+             | ((b - 0x0101010101010101) & ~b)
+             | ((d - 0x0101010101010101) & ~d)
+             | w)
+            & 0x8080808080808080)
+           == 0;
+}
+
+
 size_t
 ngx_http_clicktrack_json_escape_len(u_char *p, size_t len)
 {
@@ -2222,6 +2251,12 @@ ngx_http_clicktrack_json_escape_len(u_char *p, size_t len)
     last = p + len;
 
     while (p < last) {
+
+        if (last - p >= 8 && ngx_http_clicktrack_json_plain8(p)) {
+            p += 8;
+            continue;
+        }
+
         c = *p;
 
         if (ngx_http_clicktrack_json_plain[c]) {
@@ -2283,8 +2318,15 @@ ngx_http_clicktrack_json_escape(u_char *dst, u_char *src, size_t len)
 
     while (src < last) {
 
-        for (p = src; p < last && ngx_http_clicktrack_json_plain[*p]; p++) {
+        for (p = src;
+             last - p >= 8 && ngx_http_clicktrack_json_plain8(p);
+             p += 8)
+        {
             /* void */
+        }
+
+        while (p < last && ngx_http_clicktrack_json_plain[*p]) {
+            p++;
         }
 
         if (p != src) {
