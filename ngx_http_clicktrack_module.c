@@ -355,6 +355,10 @@ ngx_http_clicktrack_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
+    if (ngx_http_clicktrack_beacon_init(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 

@@ -115,6 +115,17 @@ static ngx_str_t  ngx_http_clicktrack_bots[] = {
 };
 
 
+/* the automaton of the list above: ngx_http_clicktrack_is_bot() */
+
+#define NGX_HTTP_CLICKTRACK_BOT_MAX      320
+#define NGX_HTTP_CLICKTRACK_BOT_CLASSES  32
+#define NGX_HTTP_CLICKTRACK_BOT_FOUND    0xffff
+
+static u_char    ngx_http_clicktrack_bot_class[256];
+static uint16_t  ngx_http_clicktrack_bot_next[NGX_HTTP_CLICKTRACK_BOT_MAX]
+                                         [NGX_HTTP_CLICKTRACK_BOT_CLASSES];
+
+
 ngx_int_t
 ngx_http_clicktrack_beacon_handler(ngx_http_request_t *r)
 {
@@ -830,57 +841,160 @@ ngx_http_clicktrack_check_origin(ngx_http_request_t *r,
 
 
 /*
- * One pass over the User-Agent.  A table indexed by a byte, case folded,
- * holds a bit for each second byte (case folded, six low bits) that starts
- * a bot substring with it; only at a position whose two bytes pass does
- * the list get compared.  Folding by "| 0x20" lets some non-letters
- * through too: the comparison sorts them out.  The table is filled on
- * first use in each process.
+ * The bot substrings as one automaton (Aho-Corasick), so that the
+ * User-Agent is read once, a table lookup per byte, however many
+ * substrings there are.  A byte maps to its class: 0 for a byte in no
+ * substring, else one class per byte they use, a letter and its capital
+ * sharing one (case is folded for ASCII letters only, as ngx_strncasecmp()
+ * does).  A state is the longest end of the text read so far that starts
+ * some substring; a transition that completes any substring goes to
+ * NGX_HTTP_CLICKTRACK_BOT_FOUND instead.  The tables are built with the
+ * configuration, in ngx_http_clicktrack_beacon_init().
  */
 
 static ngx_uint_t
 ngx_http_clicktrack_is_bot(ngx_http_request_t *r)
 {
-    u_char     *p, *last;
-    ngx_str_t  *bot;
-
-    static uint64_t    pairs[256];
-    static ngx_uint_t  filled;
+    u_char      *p, *last;
+    ngx_uint_t   s;
 
     if (r->headers_in.user_agent == NULL) {
         return 0;
     }
 
-    if (!filled) {
-        for (bot = ngx_http_clicktrack_bots; bot->len; bot++) {
-            pairs[bot->data[0] | 0x20] |=
-                                  (uint64_t) 1 << ((bot->data[1] | 0x20) & 63);
-        }
-
-        filled = 1;
-    }
-
     p = r->headers_in.user_agent->value.data;
     last = p + r->headers_in.user_agent->value.len;
+    s = 0;
 
-    for ( /* void */ ; p + 1 < last; p++) {
+    while (p < last) {
+        s = ngx_http_clicktrack_bot_next[s][ngx_http_clicktrack_bot_class[*p]];
+        p++;
 
-        if (!(pairs[p[0] | 0x20] & ((uint64_t) 1 << ((p[1] | 0x20) & 63)))) {
-            continue;
-        }
-
-        for (bot = ngx_http_clicktrack_bots; bot->len; bot++) {
-            if (bot->data[0] == (p[0] | 0x20)
-                && bot->data[1] == (p[1] | 0x20)
-                && (size_t) (last - p) >= bot->len
-                && ngx_strncasecmp(p, bot->data, bot->len) == 0)
-            {
-                return 1;
-            }
+        if (s == NGX_HTTP_CLICKTRACK_BOT_FOUND) {
+            return 1;
         }
     }
 
     return 0;
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_beacon_init(ngx_conf_t *cf)
+{
+    u_char       c, *b, found[NGX_HTTP_CLICKTRACK_BOT_MAX];
+    uint16_t     fail[NGX_HTTP_CLICKTRACK_BOT_MAX];
+    uint16_t     queue[NGX_HTTP_CLICKTRACK_BOT_MAX];
+    ngx_str_t   *bot;
+    ngx_uint_t   k, s, t, n, head, tail, classes;
+
+    ngx_memzero(ngx_http_clicktrack_bot_class,
+                sizeof(ngx_http_clicktrack_bot_class));
+    ngx_memzero(ngx_http_clicktrack_bot_next,
+                sizeof(ngx_http_clicktrack_bot_next));
+    ngx_memzero(found, sizeof(found));
+
+    /* the classes, then the trie of the substrings: state 0 is the root */
+
+    classes = 1;
+    n = 1;
+
+    for (bot = ngx_http_clicktrack_bots; bot->len; bot++) {
+        s = 0;
+
+        if (n + bot->len > NGX_HTTP_CLICKTRACK_BOT_MAX) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "clicktrack: the bot substrings need more "
+                          "than %d states", NGX_HTTP_CLICKTRACK_BOT_MAX);
+            return NGX_ERROR;
+        }
+
+        for (b = bot->data; b < bot->data + bot->len; b++) {
+            c = *b;
+
+            if (ngx_http_clicktrack_bot_class[c] == 0) {
+
+                if (classes == NGX_HTTP_CLICKTRACK_BOT_CLASSES) {
+                    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                                  "clicktrack: the bot substrings use "
+                                  "more than %d bytes",
+                                  NGX_HTTP_CLICKTRACK_BOT_CLASSES - 1);
+                    return NGX_ERROR;
+                }
+
+                ngx_http_clicktrack_bot_class[c] = (u_char) classes;
+
+                if (c >= 'a' && c <= 'z') {
+                    ngx_http_clicktrack_bot_class[c - 'a' + 'A'] =
+                                                             (u_char) classes;
+                }
+
+                classes++;
+            }
+
+            k = ngx_http_clicktrack_bot_class[c];
+            t = ngx_http_clicktrack_bot_next[s][k];
+
+            if (t == 0) {
+                t = n++;
+                ngx_http_clicktrack_bot_next[s][k] = (uint16_t) t;
+            }
+
+            s = t;
+        }
+
+        found[s] = 1;
+    }
+
+    /*
+     * Breadth first, each state's missing transitions are those of its
+     * failure state (the longest proper end of it that is also a state),
+     * which comes earlier; a state whose failure state completes a
+     * substring completes one too.
+     */
+
+    head = 0;
+    tail = 0;
+
+    for (k = 1; k < classes; k++) {
+        t = ngx_http_clicktrack_bot_next[0][k];
+
+        if (t) {
+            fail[t] = 0;
+            queue[tail++] = (uint16_t) t;
+        }
+    }
+
+    while (head < tail) {
+        s = queue[head++];
+
+        for (k = 1; k < classes; k++) {
+            t = ngx_http_clicktrack_bot_next[s][k];
+
+            if (t == 0) {
+                ngx_http_clicktrack_bot_next[s][k] =
+                              ngx_http_clicktrack_bot_next[fail[s]][k];
+                continue;
+            }
+
+            fail[t] = ngx_http_clicktrack_bot_next[fail[s]][k];
+            found[t] |= found[fail[t]];
+            queue[tail++] = (uint16_t) t;
+        }
+    }
+
+    /* a step into a state that completes a substring ends the scan */
+
+    for (s = 0; s < n; s++) {
+        for (k = 1; k < classes; k++) {
+            if (found[ngx_http_clicktrack_bot_next[s][k]]) {
+                ngx_http_clicktrack_bot_next[s][k] =
+                                            NGX_HTTP_CLICKTRACK_BOT_FOUND;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 
