@@ -413,7 +413,7 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
     ngx_http_clicktrack_event_t *events, ngx_uint_t n)
 {
     u_char                           *json, *last;
-    size_t                            len;
+    size_t                            len, size;
     ngx_str_t                         list, referer;
     ngx_uint_t                        i;
     ngx_http_clicktrack_ctx_t        *ctx;
@@ -454,6 +454,9 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
 
     (void) ngx_atomic_fetch_add(&mcf->counters->accepted, n);
 
+    json = NULL;
+    size = 0;
+
     for (i = 0; i < n; i++) {
 
         if (events[i].url.len == 0) {
@@ -464,11 +467,20 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        len = ngx_http_clicktrack_event_json_len(&events[i], &common);
+        /*
+         * Written in one pass into room for the longest it can be, kept
+         * for the request's next event; the queue copies what it takes.
+         */
 
-        json = ngx_pnalloc(r->pool, len);
-        if (json == NULL) {
-            return NGX_ERROR;
+        len = ngx_http_clicktrack_event_json_max(&events[i], &common);
+
+        if (len > size) {
+            json = ngx_pnalloc(r->pool, len);
+            if (json == NULL) {
+                return NGX_ERROR;
+            }
+
+            size = len;
         }
 
         last = ngx_http_clicktrack_event_json_write(json, &events[i],

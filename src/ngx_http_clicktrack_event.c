@@ -150,14 +150,12 @@ static ngx_int_t ngx_http_clicktrack_json_wrong_type(
 
 static size_t ngx_http_clicktrack_utf8_next(u_char *p, u_char *last,
     ngx_uint_t *valid);
-static size_t ngx_http_clicktrack_string_len(u_char *p, size_t len);
 static u_char *ngx_http_clicktrack_string(u_char *dst, u_char *src,
     size_t len);
 static void ngx_http_clicktrack_values(ngx_http_clicktrack_event_t *ev,
     ngx_http_clicktrack_common_t *common, ngx_str_t *values);
 static u_char *ngx_http_clicktrack_member(u_char *p, ngx_uint_t *first,
     ngx_str_t *key);
-static size_t ngx_http_clicktrack_props_len(ngx_http_clicktrack_event_t *ev);
 static u_char *ngx_http_clicktrack_props_write(u_char *p,
     ngx_http_clicktrack_event_t *ev);
 
@@ -1853,65 +1851,48 @@ ngx_http_clicktrack_format_ts(u_char *p, time_t sec, ngx_msec_t msec)
 }
 
 
+/*
+ * A bound on the length of the event's JSON, found without reading the
+ * strings: a byte of a string becomes at most six ("\u001f"); each member
+ * is counted with its comma and quotes.  The writer returns where it
+ * stopped, which is the exact length.
+ */
+
 size_t
-ngx_http_clicktrack_event_json_len(ngx_http_clicktrack_event_t *ev,
+ngx_http_clicktrack_event_json_max(ngx_http_clicktrack_event_t *ev,
     ngx_http_clicktrack_common_t *common)
 {
-    size_t       len;
-    ngx_str_t   *v;
-    ngx_uint_t   i, members;
-    ngx_str_t    values[NGX_HTTP_CLICKTRACK_F_PROPS];
-    u_char       buf[NGX_INT64_LEN];
+    size_t                       len;
+    ngx_uint_t                   i;
+    ngx_str_t                    values[NGX_HTTP_CLICKTRACK_F_PROPS];
+    ngx_http_clicktrack_prop_t  *prop;
 
     ngx_http_clicktrack_values(ev, common, values);
 
-    len = sizeof("{}") - 1;
-    members = 0;
+    /* {} and client_ts, a number */
+    len = sizeof("{}") - 1 + sizeof(",\"client_ts\":") - 1 + NGX_INT64_LEN;
 
     for (i = 0; i < NGX_HTTP_CLICKTRACK_F_PROPS; i++) {
-        v = &values[i];
-
-        if (i == NGX_HTTP_CLICKTRACK_F_CLIENT_TS) {
-            if (ev->client_ts > 0) {
-                len += sizeof("\"client_ts\":") - 1
-                       + (ngx_sprintf(buf, "%L", ev->client_ts) - buf);
-                members++;
-            }
-
-            continue;
-        }
-
-        if (v->len == 0 || v->data == NULL) {
-            continue;
-        }
-
-        /* "key":"value" */
-        len += ngx_http_clicktrack_builtin[i].len + 3
-               + ngx_http_clicktrack_string_len(v->data, v->len);
-        members++;
+        len += sizeof(",\"\":\"\"") - 1 + ngx_http_clicktrack_builtin[i].len
+               + 6 * values[i].len;
     }
 
     if (ev->nprops) {
-        len += sizeof("\"props\":") - 1 + ngx_http_clicktrack_props_len(ev);
-        members++;
+        len += sizeof(",\"props\":{}") - 1;
+
+        for (i = 0; i < ev->nprops; i++) {
+            prop = &ev->props[i];
+
+            /* ,"name":"value" or ,"name":false */
+            len += sizeof(",\"\":\"\"false") - 1
+                   + 6 * (prop->name.len + prop->value.len);
+        }
     }
 
     for (i = 0; i < common->nfields; i++) {
-        v = &common->fields[i].value;
-
-        if (v->len == 0 || v->data == NULL) {
-            continue;
-        }
-
-        len += ngx_http_clicktrack_string_len(common->fields[i].name.data,
-                                              common->fields[i].name.len)
-               + 1 + ngx_http_clicktrack_string_len(v->data, v->len);
-        members++;
-    }
-
-    /* the commas */
-    if (members) {
-        len += members - 1;
+        len += sizeof(",\"\":\"\"") - 1
+               + 6 * (common->fields[i].name.len
+                      + common->fields[i].value.len);
     }
 
     return len;
@@ -1950,6 +1931,15 @@ ngx_http_clicktrack_event_json_write(u_char *p,
 
         p = ngx_http_clicktrack_member(p, &first,
                                        &ngx_http_clicktrack_builtin[i]);
+
+        if (i == NGX_HTTP_CLICKTRACK_F_ID || i == NGX_HTTP_CLICKTRACK_F_TS) {
+            /* made by the module of digits, letters and punctuation */
+            *p++ = '"';
+            p = ngx_cpymem(p, v->data, v->len);
+            *p++ = '"';
+            continue;
+        }
+
         p = ngx_http_clicktrack_string(p, v->data, v->len);
     }
 
@@ -2035,46 +2025,6 @@ ngx_http_clicktrack_member(u_char *p, ngx_uint_t *first, ngx_str_t *key)
 }
 
 
-static size_t
-ngx_http_clicktrack_props_len(ngx_http_clicktrack_event_t *ev)
-{
-    size_t                       len;
-    ngx_uint_t                   i;
-    ngx_http_clicktrack_prop_t  *prop;
-
-    /* {} and the commas */
-    len = 2 + ev->nprops - 1;
-
-    for (i = 0; i < ev->nprops; i++) {
-        prop = &ev->props[i];
-
-        len += ngx_http_clicktrack_string_len(prop->name.data, prop->name.len)
-               + 1;
-
-        switch (prop->type) {
-
-        case NGX_HTTP_CLICKTRACK_PROP_NUMBER:
-            len += prop->value.len;
-            break;
-
-        case NGX_HTTP_CLICKTRACK_PROP_TRUE:
-            len += sizeof("true") - 1;
-            break;
-
-        case NGX_HTTP_CLICKTRACK_PROP_FALSE:
-            len += sizeof("false") - 1;
-            break;
-
-        default:
-            len += ngx_http_clicktrack_string_len(prop->value.data,
-                                                  prop->value.len);
-        }
-    }
-
-    return len;
-}
-
-
 static u_char *
 ngx_http_clicktrack_props_write(u_char *p, ngx_http_clicktrack_event_t *ev)
 {
@@ -2120,13 +2070,6 @@ ngx_http_clicktrack_props_write(u_char *p, ngx_http_clicktrack_event_t *ev)
 
 
 /* a quoted JSON string */
-
-static size_t
-ngx_http_clicktrack_string_len(u_char *p, size_t len)
-{
-    return 2 + ngx_http_clicktrack_json_escape_len(p, len);
-}
-
 
 static u_char *
 ngx_http_clicktrack_string(u_char *dst, u_char *src, size_t len)
@@ -2235,71 +2178,6 @@ ngx_http_clicktrack_json_plain8(u_char *p)
              | w)
             & 0x8080808080808080)
            == 0;
-}
-
-
-size_t
-ngx_http_clicktrack_json_escape_len(u_char *p, size_t len)
-{
-    u_char      c, *last;
-    size_t      n, size;
-    ngx_uint_t  valid;
-
-    /* each byte stands for itself but for what is counted below */
-
-    size = len;
-    last = p + len;
-
-    while (p < last) {
-
-        if (last - p >= 8 && ngx_http_clicktrack_json_plain8(p)) {
-            p += 8;
-            continue;
-        }
-
-        c = *p;
-
-        if (ngx_http_clicktrack_json_plain[c]) {
-            p++;
-            continue;
-        }
-
-        if (c >= 0x80) {
-            n = ngx_http_clicktrack_utf8_next(p, last, &valid);
-
-            if (!valid) {
-                size = size - n + 3;                /* U+FFFD */
-
-            } else if (n == 3 && c == 0xe2 && p[1] == 0x80
-                       && (p[2] == 0xa8 || p[2] == 0xa9))
-            {
-                size += sizeof("\\u2028") - 1 - 3;
-            }
-
-            p += n;
-            continue;
-        }
-
-        switch (c) {
-        case '"':
-        case '\\':
-        case '\b':
-        case '\f':
-        case '\n':
-        case '\r':
-        case '\t':
-            size += 1;
-            break;
-
-        default:
-            /* controls and DEL */
-            size += sizeof("\\u0000") - 1 - 1;
-        }
-
-        p++;
-    }
-
-    return size;
 }
 
 

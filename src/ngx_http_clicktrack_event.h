@@ -124,16 +124,15 @@ u_char *ngx_http_clicktrack_format_ts(u_char *p, time_t sec,
     ngx_msec_t msec);
 
 /*
- * The exact length of the event's JSON line (no trailing newline), and the
+ * At most how long the event's JSON line is (no trailing newline), and the
  * writer, which returns the end of what it wrote.
  */
-size_t ngx_http_clicktrack_event_json_len(ngx_http_clicktrack_event_t *ev,
+size_t ngx_http_clicktrack_event_json_max(ngx_http_clicktrack_event_t *ev,
     ngx_http_clicktrack_common_t *common);
 u_char *ngx_http_clicktrack_event_json_write(u_char *p,
     ngx_http_clicktrack_event_t *ev, ngx_http_clicktrack_common_t *common);
 
-/* JSON string body escaping, shared with the stream's and status' writers */
-size_t ngx_http_clicktrack_json_escape_len(u_char *p, size_t len);
+/* a JSON string's body, escaped; dst has room for 6 * len bytes */
 u_char *ngx_http_clicktrack_json_escape(u_char *dst, u_char *src,
     size_t len);
 

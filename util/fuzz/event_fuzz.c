@@ -14,8 +14,9 @@
  * libFuzzer target (build.sh fuzz).  The first byte picks the mode (bit 0:
  * form or JSON) and max_batch (1 + the rest modulo 64); the other bytes are
  * the body.  Every accepted input must give lines that are valid JSON
- * records in SPEC order whose length json_len announced; every rejected
- * one a printable, non-empty reason (event_harness.c aborts otherwise).
+ * records in SPEC order, none longer than json_max announced; every
+ * rejected one a printable, non-empty reason (event_harness.c aborts
+ * otherwise).
  */
 
 
