@@ -492,13 +492,15 @@ ngx_http_clicktrack_queue_send(ngx_http_clicktrack_queue_t *q)
 /*
  * One batch: up to "batch" records, an RPUSH per list key holding that
  * key's events in order, then an XADD per event for the recent stream.
- * hiredis copies the arguments into its output buffer.
+ * hiredis copies the arguments into its output buffer, which is given
+ * room for the whole batch first.
  */
 
 static ngx_int_t
 ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
 {
     u_char                        *p, *list;
+    size_t                         wire;
     ngx_uint_t                     i, j, n, argc;
     ngx_http_clicktrack_batch_t   *b;
     ngx_http_clicktrack_record_t  *rec, *other;
@@ -514,6 +516,13 @@ ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
 
     p = q->send;
 
+    /*
+     * wire: at most what the commands take in Redis' protocol; an RPUSH
+     * per event at worst, the record's size covering its list and JSON
+     */
+
+    wire = 0;
+
     for (n = 0; n < q->queued && n < q->mcf->queue_batch; n++) {
         rec = ngx_http_clicktrack_queue_at(q, p);
         q->recs[n] = rec;
@@ -521,6 +530,13 @@ ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
         b->bytes += rec->size;
         b->replayed += (rec->from != 0);
         p = (u_char *) rec + rec->size;
+
+        wire += rec->size + 4 * NGX_SIZE_T_LEN + 32;
+
+        if (rec->recent) {
+            wire += rec->json_len + rec->recent->key.len
+                    + rec->recent->max_text.len + 12 * NGX_SIZE_T_LEN + 48;
+        }
     }
 
     b->end = p;
@@ -534,6 +550,8 @@ ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
     (void) ngx_atomic_fetch_add(&q->counters->queued,
                                  -(ngx_atomic_int_t) n);
     (void) ngx_atomic_fetch_add(&q->counters->in_flight, n);
+
+    ngx_http_clicktrack_redis_reserve(&q->redis, wire);
 
     for (i = 0; i < n; i++) {
 

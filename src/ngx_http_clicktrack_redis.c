@@ -43,6 +43,37 @@ static void ngx_http_clicktrack_redis_reset_handler(ngx_event_t *ev);
 static ngx_uint_t ngx_http_clicktrack_redis_log_now(
     ngx_http_clicktrack_redis_t *rc);
 static u_char *ngx_http_clicktrack_redis_number(u_char *p, size_t n);
+static void *ngx_http_clicktrack_redis_light_string(
+    const redisReadTask *task, char *str, size_t len);
+static void *ngx_http_clicktrack_redis_light_array(const redisReadTask *task,
+    int elements);
+static void *ngx_http_clicktrack_redis_light_integer(
+    const redisReadTask *task, long long value);
+static void *ngx_http_clicktrack_redis_light_nil(const redisReadTask *task);
+static void ngx_http_clicktrack_redis_light_free(void *reply);
+static redisReply *ngx_http_clicktrack_redis_light_reply(int type);
+
+
+/*
+ * Light replies, for the delivery connection, whose callbacks only ask
+ * whether a reply is an error: hiredis' own make a redisReply and a copy
+ * of the string for each XADD's answer, and free both at once.  Here a
+ * reply that is not a top-level error is one of these shared objects,
+ * carrying its type only; an error is allocated with its text.
+ */
+
+#define NGX_HTTP_CLICKTRACK_REDIS_TYPES  16
+
+static redisReply  ngx_http_clicktrack_redis_light_replies[
+                                              NGX_HTTP_CLICKTRACK_REDIS_TYPES];
+
+static redisReplyObjectFunctions  ngx_http_clicktrack_redis_light = {
+    ngx_http_clicktrack_redis_light_string,
+    ngx_http_clicktrack_redis_light_array,
+    ngx_http_clicktrack_redis_light_integer,
+    ngx_http_clicktrack_redis_light_nil,
+    ngx_http_clicktrack_redis_light_free
+};
 
 
 /* the command being formatted; shared by the connections of a process */
@@ -60,6 +91,7 @@ ngx_http_clicktrack_redis_init(ngx_http_clicktrack_redis_t *rc,
 
     /* until the first connection is ready, this worker counts as down */
     rc->gauge = 1;
+    rc->light = 1;
     rc->down = 1;
     (void) ngx_atomic_fetch_add(&counters->redis_down, 1);
 
@@ -184,6 +216,10 @@ ngx_http_clicktrack_redis_connect(ngx_http_clicktrack_redis_t *rc)
     rc->conn = c;
     rc->state = NGX_HTTP_CLICKTRACK_REDIS_CONNECTING;
 
+    if (rc->light) {
+        ac->c.reader->fn = &ngx_http_clicktrack_redis_light;
+    }
+
     ac->data = rc;
     ac->ev.data = rc;
     ac->ev.addRead = ngx_http_clicktrack_redis_add_read;
@@ -289,6 +325,124 @@ ngx_http_clicktrack_redis_number(u_char *p, size_t n)
     *p++ = CR; *p++ = LF;
 
     return p;
+}
+
+
+/*
+ * Room for size more bytes in hiredis' output buffer, made at once: the
+ * buffer starts empty after each complete write, and growing it command
+ * by command copies what it holds at each doubling.  Without memory, the
+ * commands grow it as before.
+ */
+
+void
+ngx_http_clicktrack_redis_reserve(ngx_http_clicktrack_redis_t *rc,
+    size_t size)
+{
+    sds  obuf;
+
+    if (rc->state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
+        return;
+    }
+
+    obuf = sdsMakeRoomFor(rc->ac->c.obuf, size);
+
+    if (obuf != NULL) {
+        rc->ac->c.obuf = obuf;
+    }
+}
+
+
+static void *
+ngx_http_clicktrack_redis_light_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    redisReply  *r;
+
+    if (task->type != REDIS_REPLY_ERROR || task->parent != NULL) {
+        /* only a top-level reply is ever freed by hiredis */
+        return ngx_http_clicktrack_redis_light_reply(task->type);
+    }
+
+    r = ngx_alloc(sizeof(redisReply), ngx_cycle->log);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(r, sizeof(redisReply));
+
+    r->str = ngx_alloc(len + 1, ngx_cycle->log);
+    if (r->str == NULL) {
+        ngx_free(r);
+        return NULL;
+    }
+
+    ngx_memcpy(r->str, str, len);
+    r->str[len] = '\0';
+
+    r->type = REDIS_REPLY_ERROR;
+    r->len = len;
+
+    return r;
+}
+
+
+static void *
+ngx_http_clicktrack_redis_light_array(const redisReadTask *task,
+    int elements)
+{
+    return ngx_http_clicktrack_redis_light_reply(REDIS_REPLY_ARRAY);
+}
+
+
+static void *
+ngx_http_clicktrack_redis_light_integer(const redisReadTask *task,
+    long long value)
+{
+    return ngx_http_clicktrack_redis_light_reply(REDIS_REPLY_INTEGER);
+}
+
+
+static void *
+ngx_http_clicktrack_redis_light_nil(const redisReadTask *task)
+{
+    return ngx_http_clicktrack_redis_light_reply(REDIS_REPLY_NIL);
+}
+
+
+/* the shared object of a type: only its type is set */
+
+static redisReply *
+ngx_http_clicktrack_redis_light_reply(int type)
+{
+    redisReply  *r;
+
+    if (type < 0 || type >= NGX_HTTP_CLICKTRACK_REDIS_TYPES) {
+        type = 0;
+    }
+
+    r = &ngx_http_clicktrack_redis_light_replies[type];
+    r->type = type;
+
+    return r;
+}
+
+
+static void
+ngx_http_clicktrack_redis_light_free(void *reply)
+{
+    redisReply  *r = reply;
+
+    if (r >= ngx_http_clicktrack_redis_light_replies
+        && r < ngx_http_clicktrack_redis_light_replies
+               + sizeof(ngx_http_clicktrack_redis_light_replies)
+                 / sizeof(redisReply))
+    {
+        return;
+    }
+
+    ngx_free(r->str);
+    ngx_free(r);
 }
 
 

@@ -26,7 +26,9 @@
  * of each connection attempt that ended before "ready".
  *
  * A worker may hold several: ngx_http_clicktrack_redis_init() sets up the
- * delivery connection, which counts in the status's "redis_connected";
+ * delivery connection, which counts in the status's "redis_connected" and
+ * whose replies are "light": a callback learns a reply's type, and an
+ * error's text, nothing else (no object is allocated for the rest);
  * ngx_http_clicktrack_redis_setup() one that does not (the stream's).  A
  * connection closed by ngx_http_clicktrack_redis_close() may be opened
  * again with ngx_http_clicktrack_redis_open().
@@ -77,6 +79,7 @@ struct ngx_http_clicktrack_redis_s {
     unsigned                               down:1;      /* counted down */
     unsigned                               closing:1;
     unsigned                               gauge:1;     /* redis_connected */
+    unsigned                               light:1;     /* replies: type */
 };
 
 
@@ -91,6 +94,8 @@ void ngx_http_clicktrack_redis_open(ngx_http_clicktrack_redis_t *rc);
 ngx_int_t ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
     redisCallbackFn *fn, void *privdata, int argc, const char **argv,
     const size_t *argvlen);
+void ngx_http_clicktrack_redis_reserve(ngx_http_clicktrack_redis_t *rc,
+    size_t size);
 void ngx_http_clicktrack_redis_reset(ngx_http_clicktrack_redis_t *rc,
     const char *why);
 void ngx_http_clicktrack_redis_close(ngx_http_clicktrack_redis_t *rc);
