@@ -1382,6 +1382,10 @@ ngx_http_clicktrack_make_recent(ngx_conf_t *cf, ngx_str_t *key,
     recent->max_text.len = ngx_sprintf(recent->max_text.data, "%ui", max)
                            - recent->max_text.data;
 
+    if (ngx_http_clicktrack_queue_recent(cf->pool, recent) != NGX_OK) {
+        return NULL;
+    }
+
     return recent;
 }
 

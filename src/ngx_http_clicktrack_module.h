@@ -47,6 +47,7 @@ typedef struct {
     ngx_str_t                        key;
     ngx_uint_t                       max;
     ngx_str_t                        max_text;    /* "10000", for XADD */
+    ngx_str_t                        xadd;        /* all but the event */
 } ngx_http_clicktrack_recent_t;
 
 

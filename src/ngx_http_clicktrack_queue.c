@@ -31,7 +31,6 @@
 
 #define NGX_HTTP_CLICKTRACK_MAX_FLIGHT    8
 #define NGX_HTTP_CLICKTRACK_WATCH         100
-#define NGX_HTTP_CLICKTRACK_XADD_ARGS     8
 
 
 typedef struct {
@@ -250,6 +249,32 @@ ngx_http_clicktrack_queue_exit(ngx_http_clicktrack_queue_t *q)
 
     ngx_free(q->start);
     q->start = NULL;
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_queue_recent(ngx_pool_t *pool,
+    ngx_http_clicktrack_recent_t *recent)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, sizeof("*8\r\n$4\r\nXADD\r\n$6\r\nMAXLEN\r\n"
+                                 "$1\r\n~\r\n$1\r\n*\r\n$1\r\ne\r\n") - 1
+                          + 2 * (1 + NGX_SIZE_T_LEN + 2 + 2)
+                          + recent->key.len + recent->max_text.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    recent->xadd.data = p;
+    recent->xadd.len = ngx_sprintf(p, "*8\r\n$4\r\nXADD\r\n$%uz\r\n%V\r\n"
+                                   "$6\r\nMAXLEN\r\n$1\r\n~\r\n"
+                                   "$%uz\r\n%V\r\n$1\r\n*\r\n$1\r\ne\r\n",
+                                   recent->key.len, &recent->key,
+                                   recent->max_text.len, &recent->max_text)
+                       - p;
+
+    return NGX_OK;
 }
 
 
@@ -607,27 +632,11 @@ ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
             continue;
         }
 
-        q->argv[0] = "XADD";
-        q->argvlen[0] = 4;
-        q->argv[1] = (const char *) rec->recent->key.data;
-        q->argvlen[1] = rec->recent->key.len;
-        q->argv[2] = "MAXLEN";
-        q->argvlen[2] = 6;
-        q->argv[3] = "~";
-        q->argvlen[3] = 1;
-        q->argv[4] = (const char *) rec->recent->max_text.data;
-        q->argvlen[4] = rec->recent->max_text.len;
-        q->argv[5] = "*";
-        q->argvlen[5] = 1;
-        q->argv[6] = "e";
-        q->argvlen[6] = 1;
-        q->argv[7] = (const char *) rec + sizeof(ngx_http_clicktrack_record_t)
-                     + rec->list_len;
-        q->argvlen[7] = rec->json_len;
-
-        if (ngx_http_clicktrack_redis_command(&q->redis,
-                ngx_http_clicktrack_queue_xadd_reply, b,
-                NGX_HTTP_CLICKTRACK_XADD_ARGS, q->argv, q->argvlen)
+        if (ngx_http_clicktrack_redis_command_head(&q->redis,
+                ngx_http_clicktrack_queue_xadd_reply, b, &rec->recent->xadd,
+                (u_char *) rec + sizeof(ngx_http_clicktrack_record_t)
+                + rec->list_len,
+                rec->json_len)
             != NGX_OK)
         {
             return NGX_ERROR;

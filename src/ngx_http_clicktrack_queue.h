@@ -35,6 +35,13 @@ ngx_int_t ngx_http_clicktrack_queue_replay(ngx_http_clicktrack_queue_t *q,
     ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
     size_t len, ngx_uint_t from);
 
+/*
+ * Writes recent->xadd, "XADD key MAXLEN ~ max * e" in Redis' protocol,
+ * counting the event that follows it, from key and max_text.
+ */
+ngx_int_t ngx_http_clicktrack_queue_recent(ngx_pool_t *pool,
+    ngx_http_clicktrack_recent_t *recent);
+
 /* the queue takes replayed events: Redis answers, it is less than half full */
 ngx_int_t ngx_http_clicktrack_queue_open(ngx_http_clicktrack_queue_t *q);
 

@@ -42,6 +42,11 @@ static void ngx_http_clicktrack_redis_timeout_handler(ngx_event_t *ev);
 static void ngx_http_clicktrack_redis_reset_handler(ngx_event_t *ev);
 static ngx_uint_t ngx_http_clicktrack_redis_log_now(
     ngx_http_clicktrack_redis_t *rc);
+static u_char *ngx_http_clicktrack_redis_room(ngx_http_clicktrack_redis_t *rc,
+    size_t len);
+static ngx_int_t ngx_http_clicktrack_redis_send(
+    ngx_http_clicktrack_redis_t *rc, redisCallbackFn *fn, void *privdata,
+    u_char *last);
 static u_char *ngx_http_clicktrack_redis_number(u_char *p, size_t n);
 static void *ngx_http_clicktrack_redis_light_string(
     const redisReadTask *task, char *str, size_t len);
@@ -253,10 +258,9 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
     /*
      * The command in Redis' protocol, written in one pass into a buffer
      * kept for the next one (freed when a connection is closed); hiredis'
-     * own formatting appends argument by
-     * argument through a printf-like formatter, which cost more than the
-     * rest of the beacon.  "*argc", then "$len" and the bytes of each
-     * argument, each part ended by CRLF.
+     * own formatting appends argument by argument through a printf-like
+     * formatter, which cost more than the rest of the beacon.  "*argc",
+     * then "$len" and the bytes of each argument, each part ended by CRLF.
      */
 
     len = 1 + NGX_INT_T_LEN + 2;
@@ -265,21 +269,11 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
         len += 1 + NGX_SIZE_T_LEN + 2 + argvlen[i] + 2;
     }
 
-    if (len > ngx_http_clicktrack_redis_buf_size) {
-        p = ngx_alloc(ngx_max(len, 4096), rc->log);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (ngx_http_clicktrack_redis_buf) {
-            ngx_free(ngx_http_clicktrack_redis_buf);
-        }
-
-        ngx_http_clicktrack_redis_buf = p;
-        ngx_http_clicktrack_redis_buf_size = ngx_max(len, 4096);
+    p = ngx_http_clicktrack_redis_room(rc, len);
+    if (p == NULL) {
+        return NGX_ERROR;
     }
 
-    p = ngx_http_clicktrack_redis_buf;
     *p++ = '*';
     p = ngx_http_clicktrack_redis_number(p, argc);
 
@@ -290,9 +284,79 @@ ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
         *p++ = CR; *p++ = LF;
     }
 
+    return ngx_http_clicktrack_redis_send(rc, fn, privdata, p);
+}
+
+
+/*
+ * A command whose arguments but the last are the same each time, already
+ * in the protocol (head, with the count of all of them), and that last
+ * one: the XADD of each event.
+ */
+
+ngx_int_t
+ngx_http_clicktrack_redis_command_head(ngx_http_clicktrack_redis_t *rc,
+    redisCallbackFn *fn, void *privdata, ngx_str_t *head, u_char *arg,
+    size_t len)
+{
+    u_char  *p;
+
+    if (rc->state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_http_clicktrack_redis_room(rc, head->len + 1 + NGX_SIZE_T_LEN + 2
+                                           + len + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(p, head->data, head->len);
+    *p++ = '$';
+    p = ngx_http_clicktrack_redis_number(p, len);
+    p = ngx_cpymem(p, arg, len);
+    *p++ = CR; *p++ = LF;
+
+    return ngx_http_clicktrack_redis_send(rc, fn, privdata, p);
+}
+
+
+/* the kept buffer, with room for len bytes */
+
+static u_char *
+ngx_http_clicktrack_redis_room(ngx_http_clicktrack_redis_t *rc, size_t len)
+{
+    u_char  *p;
+
+    if (len <= ngx_http_clicktrack_redis_buf_size) {
+        return ngx_http_clicktrack_redis_buf;
+    }
+
+    p = ngx_alloc(ngx_max(len, 4096), rc->log);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_clicktrack_redis_buf) {
+        ngx_free(ngx_http_clicktrack_redis_buf);
+    }
+
+    ngx_http_clicktrack_redis_buf = p;
+    ngx_http_clicktrack_redis_buf_size = ngx_max(len, 4096);
+
+    return p;
+}
+
+
+/* the kept buffer up to last, to hiredis' output buffer */
+
+static ngx_int_t
+ngx_http_clicktrack_redis_send(ngx_http_clicktrack_redis_t *rc,
+    redisCallbackFn *fn, void *privdata, u_char *last)
+{
     if (redisAsyncFormattedCommand(rc->ac, fn, privdata,
                                    (char *) ngx_http_clicktrack_redis_buf,
-                                   p - ngx_http_clicktrack_redis_buf)
+                                   last - ngx_http_clicktrack_redis_buf)
         != REDIS_OK)
     {
         return NGX_ERROR;

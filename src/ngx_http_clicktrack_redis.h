@@ -94,6 +94,9 @@ void ngx_http_clicktrack_redis_open(ngx_http_clicktrack_redis_t *rc);
 ngx_int_t ngx_http_clicktrack_redis_command(ngx_http_clicktrack_redis_t *rc,
     redisCallbackFn *fn, void *privdata, int argc, const char **argv,
     const size_t *argvlen);
+ngx_int_t ngx_http_clicktrack_redis_command_head(
+    ngx_http_clicktrack_redis_t *rc, redisCallbackFn *fn, void *privdata,
+    ngx_str_t *head, u_char *arg, size_t len);
 void ngx_http_clicktrack_redis_reserve(ngx_http_clicktrack_redis_t *rc,
     size_t size);
 void ngx_http_clicktrack_redis_reset(ngx_http_clicktrack_redis_t *rc,

@@ -889,7 +889,9 @@ ngx_http_clicktrack_spool_recent(ngx_http_clicktrack_spool_t *sp,
     r->max_text.data = ngx_pstrdup(sp->pool, &ln->max);
     r->max = (ngx_uint_t) max;
 
-    if (r->key.data == NULL || r->max_text.data == NULL) {
+    if (r->key.data == NULL || r->max_text.data == NULL
+        || ngx_http_clicktrack_queue_recent(sp->pool, r) != NGX_OK)
+    {
         sp->recents.nelts--;
         return NULL;
     }
