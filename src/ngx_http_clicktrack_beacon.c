@@ -79,6 +79,27 @@ static u_char  ngx_http_clicktrack_gif[] = {
 };
 
 
+/* "00" to "ff": a byte's two lower-case hex digits at [byte * 2] */
+
+static u_char  ngx_http_clicktrack_hex_pairs[] =
+    "000102030405060708090a0b0c0d0e0f"
+    "101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f"
+    "303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f"
+    "505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f"
+    "707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f"
+    "909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+    "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+    "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+    "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+
 /*
  * Lower-case substrings of the User-Agent that mark a crawler, a headless
  * browser or a link previewer (docs/protocol.md lists them).  Requests
@@ -590,8 +611,8 @@ ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_clicktrack_new_id(u_char *id)
 {
+    size_t   i;
     uuid_t   uu;
-    char     text[NGX_HTTP_CLICKTRACK_UUID_LEN + 1];
     ssize_t  n;
 
     static u_char     pool[256 * sizeof(uuid_t)];
@@ -620,9 +641,17 @@ ngx_http_clicktrack_new_id(u_char *id)
 
 unparse:
 
-    uuid_unparse_lower(uu, text);
+    /* 8-4-4-4-12 lower-case hex digits, two at a time */
 
-    ngx_memcpy(id, text, NGX_HTTP_CLICKTRACK_UUID_LEN);
+    for (i = 0; i < sizeof(uuid_t); i++) {
+
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *id++ = '-';
+        }
+
+        ngx_memcpy(id, &ngx_http_clicktrack_hex_pairs[uu[i] * 2], 2);
+        id += 2;
+    }
 
     return NGX_OK;
 }

@@ -784,6 +784,25 @@ ngx_http_clicktrack_form_pair(ngx_pool_t *pool,
 }
 
 
+/* a hex digit's value, or -1 */
+
+static ngx_inline ngx_int_t
+ngx_http_clicktrack_hex_digit(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
 /*
  * "+" is a space, "%XX" a byte; NGX_DECLINED for a "%" not followed by two
  * hex digits.  Without "%" or "+", out points into the input.
@@ -836,10 +855,10 @@ ngx_http_clicktrack_form_decode(ngx_pool_t *pool, u_char *p, size_t len,
             return NGX_DECLINED;
         }
 
-        hi = ngx_hextoi(s, 1);
-        lo = ngx_hextoi(s + 1, 1);
+        hi = ngx_http_clicktrack_hex_digit(s[0]);
+        lo = ngx_http_clicktrack_hex_digit(s[1]);
 
-        if (hi == NGX_ERROR || lo == NGX_ERROR) {
+        if (hi < 0 || lo < 0) {
             return NGX_DECLINED;
         }
 
