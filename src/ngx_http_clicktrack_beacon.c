@@ -140,11 +140,11 @@ static ngx_str_t  ngx_http_clicktrack_bots[] = {
 
 #define NGX_HTTP_CLICKTRACK_BOT_MAX      320
 #define NGX_HTTP_CLICKTRACK_BOT_CLASSES  32
-#define NGX_HTTP_CLICKTRACK_BOT_FOUND    0xffff
 
-static u_char    ngx_http_clicktrack_bot_class[256];
-static uint16_t  ngx_http_clicktrack_bot_next[NGX_HTTP_CLICKTRACK_BOT_MAX]
-                                         [NGX_HTTP_CLICKTRACK_BOT_CLASSES];
+static u_char      ngx_http_clicktrack_bot_class[256];
+static uint16_t    ngx_http_clicktrack_bot_next[NGX_HTTP_CLICKTRACK_BOT_MAX
+                                            * NGX_HTTP_CLICKTRACK_BOT_CLASSES];
+static ngx_uint_t  ngx_http_clicktrack_bot_found;
 
 
 ngx_int_t
@@ -888,9 +888,11 @@ ngx_http_clicktrack_check_origin(ngx_http_request_t *r,
  * substring, else one class per byte they use, a letter and its capital
  * sharing one (case is folded for ASCII letters only, as ngx_strncasecmp()
  * does).  A state is the longest end of the text read so far that starts
- * some substring; a transition that completes any substring goes to
- * NGX_HTTP_CLICKTRACK_BOT_FOUND instead.  The tables are built with the
- * configuration, in ngx_http_clicktrack_beacon_init().
+ * some substring; any step that completes a substring goes to a "found"
+ * state that never leaves, so the loop has no test of its own.  A state
+ * is kept multiplied by the number of classes: the start of its row.  The
+ * tables are built with the configuration, in
+ * ngx_http_clicktrack_beacon_init().
  */
 
 static ngx_uint_t
@@ -908,15 +910,11 @@ ngx_http_clicktrack_is_bot(ngx_http_request_t *r)
     s = 0;
 
     while (p < last) {
-        s = ngx_http_clicktrack_bot_next[s][ngx_http_clicktrack_bot_class[*p]];
+        s = ngx_http_clicktrack_bot_next[s + ngx_http_clicktrack_bot_class[*p]];
         p++;
-
-        if (s == NGX_HTTP_CLICKTRACK_BOT_FOUND) {
-            return 1;
-        }
     }
 
-    return 0;
+    return s == ngx_http_clicktrack_bot_found;
 }
 
 
@@ -926,16 +924,21 @@ ngx_http_clicktrack_beacon_init(ngx_conf_t *cf)
     u_char       c, *b, found[NGX_HTTP_CLICKTRACK_BOT_MAX];
     uint16_t     fail[NGX_HTTP_CLICKTRACK_BOT_MAX];
     uint16_t     queue[NGX_HTTP_CLICKTRACK_BOT_MAX];
+    uint16_t    *next, *row, *frow;
     ngx_str_t   *bot;
     ngx_uint_t   k, s, t, n, head, tail, classes;
 
+    next = ngx_http_clicktrack_bot_next;
+
     ngx_memzero(ngx_http_clicktrack_bot_class,
                 sizeof(ngx_http_clicktrack_bot_class));
-    ngx_memzero(ngx_http_clicktrack_bot_next,
-                sizeof(ngx_http_clicktrack_bot_next));
+    ngx_memzero(next, sizeof(ngx_http_clicktrack_bot_next));
     ngx_memzero(found, sizeof(found));
 
-    /* the classes, then the trie of the substrings: state 0 is the root */
+    /*
+     * The classes, then the trie of the substrings (state numbers here;
+     * state 0 is the root), with a last state left for "found".
+     */
 
     classes = 1;
     n = 1;
@@ -943,7 +946,7 @@ ngx_http_clicktrack_beacon_init(ngx_conf_t *cf)
     for (bot = ngx_http_clicktrack_bots; bot->len; bot++) {
         s = 0;
 
-        if (n + bot->len > NGX_HTTP_CLICKTRACK_BOT_MAX) {
+        if (n + bot->len >= NGX_HTTP_CLICKTRACK_BOT_MAX) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "clicktrack: the bot substrings need more "
                           "than %d states", NGX_HTTP_CLICKTRACK_BOT_MAX);
@@ -974,11 +977,11 @@ ngx_http_clicktrack_beacon_init(ngx_conf_t *cf)
             }
 
             k = ngx_http_clicktrack_bot_class[c];
-            t = ngx_http_clicktrack_bot_next[s][k];
+            t = next[s * NGX_HTTP_CLICKTRACK_BOT_CLASSES + k];
 
             if (t == 0) {
                 t = n++;
-                ngx_http_clicktrack_bot_next[s][k] = (uint16_t) t;
+                next[s * NGX_HTTP_CLICKTRACK_BOT_CLASSES + k] = (uint16_t) t;
             }
 
             s = t;
@@ -988,17 +991,17 @@ ngx_http_clicktrack_beacon_init(ngx_conf_t *cf)
     }
 
     /*
-     * Breadth first, each state's missing transitions are those of its
-     * failure state (the longest proper end of it that is also a state),
-     * which comes earlier; a state whose failure state completes a
-     * substring completes one too.
+     * Breadth first, each state's missing steps are those of its failure
+     * state (the longest proper end of it that is also a state), which
+     * comes earlier; a state whose failure state completes a substring
+     * completes one too.
      */
 
     head = 0;
     tail = 0;
 
     for (k = 1; k < classes; k++) {
-        t = ngx_http_clicktrack_bot_next[0][k];
+        t = next[k];
 
         if (t) {
             fail[t] = 0;
@@ -1008,32 +1011,42 @@ ngx_http_clicktrack_beacon_init(ngx_conf_t *cf)
 
     while (head < tail) {
         s = queue[head++];
+        row = &next[s * NGX_HTTP_CLICKTRACK_BOT_CLASSES];
+        frow = &next[fail[s] * NGX_HTTP_CLICKTRACK_BOT_CLASSES];
 
         for (k = 1; k < classes; k++) {
-            t = ngx_http_clicktrack_bot_next[s][k];
+            t = row[k];
 
             if (t == 0) {
-                ngx_http_clicktrack_bot_next[s][k] =
-                              ngx_http_clicktrack_bot_next[fail[s]][k];
+                row[k] = frow[k];
                 continue;
             }
 
-            fail[t] = ngx_http_clicktrack_bot_next[fail[s]][k];
+            fail[t] = frow[k];
             found[t] |= found[fail[t]];
             queue[tail++] = (uint16_t) t;
         }
     }
 
-    /* a step into a state that completes a substring ends the scan */
+    /*
+     * State n is "found", for every step that completes a substring and
+     * every step from it; then each state becomes the start of its row.
+     */
 
-    for (s = 0; s < n; s++) {
-        for (k = 1; k < classes; k++) {
-            if (found[ngx_http_clicktrack_bot_next[s][k]]) {
-                ngx_http_clicktrack_bot_next[s][k] =
-                                            NGX_HTTP_CLICKTRACK_BOT_FOUND;
+    for (s = 0; s <= n; s++) {
+        for (k = 0; k < NGX_HTTP_CLICKTRACK_BOT_CLASSES; k++) {
+            t = next[s * NGX_HTTP_CLICKTRACK_BOT_CLASSES + k];
+
+            if (s == n || found[t]) {
+                t = n;
             }
+
+            next[s * NGX_HTTP_CLICKTRACK_BOT_CLASSES + k] =
+                             (uint16_t) (t * NGX_HTTP_CLICKTRACK_BOT_CLASSES);
         }
     }
+
+    ngx_http_clicktrack_bot_found = n * NGX_HTTP_CLICKTRACK_BOT_CLASSES;
 
     return NGX_OK;
 }
