@@ -730,6 +730,7 @@ ngx_http_clicktrack_ip(ngx_http_request_t *r, ngx_uint_t mode, ngx_str_t *ip)
 {
     u_char                *p;
     ngx_sockaddr_t         sa;
+    ngx_connection_t      *c;
     struct sockaddr_in    *sin;
 #if (NGX_HAVE_INET6)
     ngx_uint_t             i;
@@ -742,10 +743,47 @@ ngx_http_clicktrack_ip(ngx_http_request_t *r, ngx_uint_t mode, ngx_str_t *ip)
         return NGX_OK;
     }
 
-    switch (r->connection->sockaddr->sa_family) {
+    c = r->connection;
+
+    /*
+     * For IPv4, nginx wrote the address's text when it accepted the
+     * connection (realip rewrites it with the address): the full address
+     * is that, one made anonymous is that up to its last dot, then "0".
+     */
+
+    if (c->sockaddr->sa_family == AF_INET && c->addr_text.len != 0) {
+
+        if (mode == NGX_HTTP_CLICKTRACK_IP_FULL) {
+            *ip = c->addr_text;
+            return NGX_OK;
+        }
+
+        for (p = c->addr_text.data + c->addr_text.len - 1;
+             p > c->addr_text.data && *p != '.';
+             p--)
+        {
+            /* void */
+        }
+
+        if (*p == '.') {
+            ip->len = p - c->addr_text.data + 2;
+
+            ip->data = ngx_pnalloc(r->pool, ip->len);
+            if (ip->data == NULL) {
+                return NGX_ERROR;
+            }
+
+            p = ngx_cpymem(ip->data, c->addr_text.data, ip->len - 1);
+            *p = '0';
+
+            return NGX_OK;
+        }
+    }
+
+    switch (c->sockaddr->sa_family) {
 
     case AF_INET:
-        ngx_memcpy(&sa, r->connection->sockaddr, sizeof(struct sockaddr_in));
+        ngx_memcpy(&sa, c->sockaddr, sizeof(struct sockaddr_in));
 
         if (mode == NGX_HTTP_CLICKTRACK_IP_ANONYMIZE) {
             sin = &sa.sockaddr_in;
@@ -757,8 +795,7 @@ ngx_http_clicktrack_ip(ngx_http_request_t *r, ngx_uint_t mode, ngx_str_t *ip)
 
 #if (NGX_HAVE_INET6)
     case AF_INET6:
-        ngx_memcpy(&sa, r->connection->sockaddr,
-                   sizeof(struct sockaddr_in6));
+        ngx_memcpy(&sa, c->sockaddr, sizeof(struct sockaddr_in6));
 
         if (mode == NGX_HTTP_CLICKTRACK_IP_ANONYMIZE) {
             sin6 = &sa.sockaddr_in6;
@@ -786,7 +823,7 @@ ngx_http_clicktrack_ip(ngx_http_request_t *r, ngx_uint_t mode, ngx_str_t *ip)
         return NGX_ERROR;
     }
 
-    ip->len = ngx_sock_ntop(&sa.sockaddr, r->connection->socklen, ip->data,
+    ip->len = ngx_sock_ntop(&sa.sockaddr, c->socklen, ip->data,
                             NGX_SOCKADDR_STRLEN, 0);
 
     return NGX_OK;
