@@ -85,7 +85,7 @@ GET /ct?l=a%FFb%00c%01d%1Fe%7Ff%22g%5Ch%C3%28
 
 
 
-=== TEST 5: anonymize, after realip: IPv4 loses its last octet, IPv6 all but 48 bits
+=== TEST 5: after realip: anonymize drops IPv4's last octet and all but 48 bits of IPv6, full keeps the address realip set
 --- http_config
     clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     clicktrack_cookie off;
@@ -93,33 +93,17 @@ GET /ct?l=a%FFb%00c%01d%1Fe%7Ff%22g%5Ch%C3%28
     set_real_ip_from 127.0.0.1;
     real_ip_header X-Real-IP;
     location = /ct { clicktrack_beacon; }
+    location = /full { clicktrack_beacon; clicktrack_ip full; }
 --- more_headers eval
-["X-Real-IP: 203.0.113.77", "X-Real-IP: 2001:db8:1234:5678:9abc::1", "X-Real-IP: ::ffff:198.51.100.9"]
+["X-Real-IP: 203.0.113.77", "X-Real-IP: 2001:db8:1234:5678:9abc::1", "X-Real-IP: ::ffff:198.51.100.9", "X-Real-IP: 203.0.113.77", "X-Real-IP: 2001:db8:1234:5678:9abc::1"]
 --- request eval
-["GET /ct?l=v4", "GET /ct?l=v6", "GET /ct?l=mapped"]
+["GET /ct?l=v4", "GET /ct?l=v6", "GET /ct?l=mapped", "GET /full?l=v4", "GET /full?l=v6"]
 --- redis_list eval
-['{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"v4","host":"localhost","ip":"203.0.113.0"}', '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"v6","host":"localhost","ip":"2001:db8:1234::"}', '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"mapped","host":"localhost","ip":"::ffff:198.51.100.0"}']
+['{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"v4","host":"localhost","ip":"203.0.113.0"}', '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"v6","host":"localhost","ip":"2001:db8:1234::"}', '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"mapped","host":"localhost","ip":"::ffff:198.51.100.0"}', '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"v4","host":"localhost","ip":"203.0.113.77"}', '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"v6","host":"localhost","ip":"2001:db8:1234:5678:9abc::1"}']
 
 
 
-=== TEST 6: full, after realip: the address realip set, IPv4 and IPv6
---- http_config
-    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    clicktrack_cookie off;
---- config
-    set_real_ip_from 127.0.0.1;
-    real_ip_header X-Real-IP;
-    location = /ct { clicktrack_beacon; clicktrack_ip full; }
---- more_headers eval
-["X-Real-IP: 203.0.113.77", "X-Real-IP: 2001:db8:1234:5678:9abc::1"]
---- request eval
-["GET /ct?l=v4", "GET /ct?l=v6"]
---- redis_list eval
-['{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"v4","host":"localhost","ip":"203.0.113.77"}', '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"v6","host":"localhost","ip":"2001:db8:1234:5678:9abc::1"}']
-
-
-
-=== TEST 7: fields come last in configuration order; an empty one is left out; a location's own replace the inherited
+=== TEST 6: fields come last in configuration order; an empty one is left out; a location's own replace the inherited
 --- http_config
     clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     clicktrack_cookie off;
@@ -136,7 +120,7 @@ GET /ct?l=a%FFb%00c%01d%1Fe%7Ff%22g%5Ch%C3%28
 
 
 
-=== TEST 8: a JSON batch shares the request's fields; each event gets its own id
+=== TEST 7: a JSON batch shares the request's fields; each event gets its own id
 --- http_config
     clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     clicktrack_cookie off;
