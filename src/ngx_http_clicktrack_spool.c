@@ -36,6 +36,7 @@
 #define NGX_HTTP_CLICKTRACK_SPOOL_READ    (64 * 1024)
 #define NGX_HTTP_CLICKTRACK_SPOOL_SCAN    64
 #define NGX_HTTP_CLICKTRACK_SPOOL_NAME    64
+#define NGX_HTTP_CLICKTRACK_SPOOL_STALE   60
 
 
 typedef struct {
@@ -110,6 +111,8 @@ static void ngx_http_clicktrack_spool_close_write(
 static void ngx_http_clicktrack_spool_tick(ngx_event_t *ev);
 static ngx_int_t ngx_http_clicktrack_spool_claim(
     ngx_http_clicktrack_spool_t *sp);
+static void ngx_http_clicktrack_spool_stale(ngx_http_clicktrack_spool_t *sp,
+    u_char *path, ngx_file_info_t *fi);
 static ngx_int_t ngx_http_clicktrack_spool_claim_one(
     ngx_http_clicktrack_spool_t *sp, u_char *name);
 static void ngx_http_clicktrack_spool_feed(ngx_http_clicktrack_spool_t *sp);
@@ -481,7 +484,8 @@ ngx_http_clicktrack_spool_claim(ngx_http_clicktrack_spool_t *sp)
         len = ngx_strlen(de->d_name);
 
         if (len < 3 || len >= NGX_HTTP_CLICKTRACK_SPOOL_NAME - 1
-            || (de->d_name[0] != 'w' && de->d_name[0] != 'r')
+            || (de->d_name[0] != 'w' && de->d_name[0] != 'r'
+                && de->d_name[0] != 't')
             || de->d_name[1] != '.')
         {
             continue;
@@ -492,6 +496,11 @@ ngx_http_clicktrack_spool_claim(ngx_http_clicktrack_spool_t *sp)
         if (ngx_file_info(path, &fi) == NGX_FILE_ERROR
             || !ngx_is_file(&fi))
         {
+            continue;
+        }
+
+        if (de->d_name[0] == 't') {
+            ngx_http_clicktrack_spool_stale(sp, path, &fi);
             continue;
         }
 
@@ -516,6 +525,38 @@ ngx_http_clicktrack_spool_claim(ngx_http_clicktrack_spool_t *sp)
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * A worker names its new file within microseconds of creating it (see
+ * ngx_http_clicktrack_spool_open()), and writes to it only under its "w."
+ * name: a "t." file that is empty and a minute old was left by a worker
+ * that died in between.  Nothing else is removed.
+ */
+
+static void
+ngx_http_clicktrack_spool_stale(ngx_http_clicktrack_spool_t *sp,
+    u_char *path, ngx_file_info_t *fi)
+{
+    if (ngx_file_size(fi) != 0
+        || ngx_time() - ngx_file_mtime(fi) < NGX_HTTP_CLICKTRACK_SPOOL_STALE)
+    {
+        return;
+    }
+
+    if (ngx_delete_file(path) == NGX_FILE_ERROR) {
+
+        /* the directory is not writable: spooling reports that already */
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sp->log, ngx_errno,
+                       "clicktrack: unlink(\"%s\") failed", path);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
+                  "clicktrack: removed \"%s\", an empty file left by a "
+                  "worker that died creating it", path);
 }
 
 

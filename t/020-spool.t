@@ -307,3 +307,28 @@ a list key with a newline cannot be spooled: "evil
 --- no_error_log
 [crit]
 [alert]
+
+
+
+=== TEST 12: an empty t. file a minute old (a worker died between creating and naming its file) is removed; a fresh one, or one with content, is left
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT;
+    clicktrack_spool html;
+--- redis_setup
+restart
+--- user_files
+>>> t.1.2.3 202601010000
+>>> t.1.2.4
+>>> t.1.2.5 202601010000
+not ours to judge
+--- request
+GET /status
+--- redis_after
+dir_files html t. = 2; sleep 1.5; dir_files html t. = 2
+--- error_log eval
+qr/removed "[^"]*\/t\.1\.2\.3", an empty file left by a worker that died creating it/
+--- no_error_log
+t.1.2.4
+t.1.2.5
+[crit]
+[alert]

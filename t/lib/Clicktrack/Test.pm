@@ -85,6 +85,7 @@ package Clicktrack::Test;
 # For the spool: "quit" (QUIT to nginx, wait until it is gone), "relaunch"
 # (start the same nginx again), "spool_files DIR OP N" (the number of
 # spool files w.* and r.* under the server root's DIR, with OP = < > =),
+# "dir_files DIR PREFIX OP N" (the files whose name starts with PREFIX),
 # and "in_order KEY" (the "load-<i>" labels in KEY come in increasing i).
 # "consume" runs docs/consumer.sh --once against the Redis the checks read
 # and compares its output with "--- consumed" (lines, with placeholders);
@@ -767,6 +768,7 @@ sub action {
     elsif ($verb eq 'quit')    { nginx_quit($name) }
     elsif ($verb eq 'relaunch') { nginx_relaunch($name) }
     elsif ($verb eq 'spool_files') { spool_files($name, @words) }
+    elsif ($verb eq 'dir_files') { dir_files($name, @words) }
     elsif ($verb eq 'in_order') { in_order($block, $name, @words) }
     elsif ($verb eq 'consume') { consume($block, $name) }
     elsif ($verb eq 'post_open') { post_open($name, @words) }
@@ -1407,13 +1409,32 @@ sub nginx_relaunched_stop {
 sub spool_files {
     my ($name, $dir, $op, $n) = @_;
 
+    count_files($name, $dir, $op, $n, "spool files in $dir",
+                sub { $_[0] =~ /^[wr]\./ && -s $_[1] });
+}
+
+
+sub dir_files {
+    my ($name, $dir, $prefix, $op, $n) = @_;
+
+    count_files($name, $dir, $op, $n, "files $prefix* in $dir",
+                sub { index($_[0], $prefix) == 0 });
+}
+
+
+# waits up to 6 s for the number of files under the server root's DIR
+# that WANTED(name, path) accepts to be OP N
+
+sub count_files {
+    my ($name, $dir, $op, $n, $what, $wanted) = @_;
+
     my $path = servroot() . "/$dir";
     my $got;
     my $deadline = time + 6;
 
     while (1) {
         opendir my $dh, $path or die "$name: opendir $path: $!\n";
-        $got = grep { /^[wr]\./ && -s "$path/$_" } readdir $dh;
+        $got = grep { $wanted->($_, "$path/$_") } readdir $dh;
         closedir $dh;
 
         last if rule_holds({ n => $got }, 'n', $op, $n) || time > $deadline;
@@ -1421,7 +1442,7 @@ sub spool_files {
     }
 
     Test::More::ok(rule_holds({ n => $got }, 'n', $op, $n),
-                   "$name - spool files in $dir $op $n")
+                   "$name - $what $op $n")
         or Test::More::diag("got $got");
 }
 
