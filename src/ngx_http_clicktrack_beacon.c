@@ -433,7 +433,7 @@ static ngx_int_t
 ngx_http_clicktrack_record(ngx_http_request_t *r,
     ngx_http_clicktrack_event_t *events, ngx_uint_t n)
 {
-    u_char                           *json, *last;
+    u_char                           *p, *json, *last;
     size_t                            len, size;
     ngx_str_t                         list, referer;
     ngx_uint_t                        i;
@@ -467,6 +467,24 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
 
         if (referer.len > NGX_HTTP_CLICKTRACK_MAX_URL) {
             referer.len = NGX_HTTP_CLICKTRACK_MAX_URL;
+
+            /*
+             * not inside a UTF-8 sequence: when the first byte left out
+             * continues one, the cut goes back to where it starts
+             */
+
+            p = referer.data + referer.len;
+
+            while (p > referer.data + referer.len - 3 && (*p & 0xc0) == 0x80) {
+                p--;
+            }
+
+            if (*p >= 0xc0
+                && p + (*p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2)
+                   > referer.data + referer.len)
+            {
+                referer.len = p - referer.data;
+            }
         }
 
     } else {

@@ -562,12 +562,20 @@ my $bare = '{"id":"<uuid>","ts":"<ts>","type":"pageview","host":"localhost"}';
 
 
 
-=== TEST 29: H5: a Referer cut at 2048 bytes inside a UTF-8 sequence ends in U+FFFD
+=== TEST 29: H5: a Referer cut at 2048 bytes never splits a UTF-8 sequence: the cut goes back to where it starts; stray continuation bytes stay invalid
 --- more_headers eval
-"Referer: https://e.example/" . ("r" x 2029) . "\xc3\xa9"
---- request
-GET /ct?l=h5
---- error_code: 200
+["Referer: https://e.example/" . ("r" x 2029) . "\xc3\xa9",
+ "Referer: https://e.example/" . ("r" x 2028) . "\xf0\x9f\x98\x80",
+ "Referer: https://e.example/" . ("r" x 2030) . "\xc3\xa9",
+ "Referer: https://e.example/" . ("r" x 2028) . "\x80\x80\x80\x80\x80"]
+--- request eval
+["GET /ct?l=h5", "GET /ct?l=h5", "GET /ct?l=h5", "GET /ct?l=h5"]
+--- error_code eval
+[200, 200, 200, 200]
 --- redis_list eval
-'{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"h5","url":"https://e.example/'
-. ("r" x 2029) . "\xef\xbf\xbd" . '","host":"localhost"}'
+my $e = '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"h5",'
+        . '"url":"https://e.example/';
+[$e . ("r" x 2029) . '","host":"localhost"}',
+ $e . ("r" x 2028) . '","host":"localhost"}',
+ $e . ("r" x 2030) . '","host":"localhost"}',
+ $e . ("r" x 2028) . ("\xef\xbf\xbd" x 2) . '","host":"localhost"}']
