@@ -503,6 +503,8 @@ ngx_http_clicktrack_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_clicktrack_status_share(cycle, mcf->counters);
+
     if (ngx_http_clicktrack_queue_init(cycle, mcf) != NGX_OK) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "clicktrack: no memory for a %uz byte queue",
@@ -529,6 +531,10 @@ ngx_http_clicktrack_exit_process(ngx_cycle_t *cycle)
 
     if (mcf != NULL) {
         ngx_http_clicktrack_stream_exit(mcf);
+    }
+
+    if (mcf != NULL && mcf->counters != NULL) {
+        ngx_http_clicktrack_status_unshare(mcf->counters);
     }
 }
 

@@ -67,6 +67,23 @@ typedef struct {
 } ngx_http_clicktrack_field_t;
 
 
+/*
+ * A worker's part of the gauges below, in the zone by process slot: the
+ * worker that takes the slot of one that died takes its part back out of
+ * the totals (ngx_http_clicktrack_status_share()).  Only the owner writes.
+ */
+
+typedef struct {
+    ngx_pid_t                        pid;         /* 0: free */
+    ngx_atomic_t                     queued;
+    ngx_atomic_t                     queued_bytes;
+    ngx_atomic_t                     in_flight;
+    ngx_atomic_t                     redis_up;
+    ngx_atomic_t                     redis_down;
+    ngx_atomic_t                     stream_clients;
+} ngx_http_clicktrack_share_t;
+
+
 typedef struct {
     ngx_atomic_t                     accepted;
     ngx_atomic_t                     rejected;
@@ -84,7 +101,29 @@ typedef struct {
     ngx_atomic_t                     reconnects;
     ngx_atomic_t                     stream_clients;
     ngx_atomic_t                     spool_bytes;   /* for max_size */
+
+    ngx_http_clicktrack_share_t      shares[NGX_MAX_PROCESSES];
 } ngx_http_clicktrack_counters_t;
+
+
+/* this worker's share, or one nobody reads before init_process */
+extern ngx_http_clicktrack_share_t  *ngx_http_clicktrack_share;
+
+
+static ngx_inline void
+ngx_http_clicktrack_gauge_add(ngx_atomic_t *total, ngx_atomic_t *share,
+    ngx_atomic_int_t n)
+{
+    (void) ngx_atomic_fetch_add(total, n);
+    *share += n;
+}
+
+
+/* ngx_http_clicktrack_gauge(counters, queued, 1): the total and our part */
+
+#define ngx_http_clicktrack_gauge(c, gauge, n)                                \
+    ngx_http_clicktrack_gauge_add(&(c)->gauge,                                \
+                                  &ngx_http_clicktrack_share->gauge, n)
 
 
 /* clicktrack_spool */

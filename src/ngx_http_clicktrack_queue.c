@@ -401,8 +401,8 @@ ngx_http_clicktrack_queue_put(ngx_http_clicktrack_queue_t *q,
     q->queued++;
     q->bytes += size;
 
-    (void) ngx_atomic_fetch_add(&q->counters->queued, 1);
-    (void) ngx_atomic_fetch_add(&q->counters->queued_bytes, size);
+    ngx_http_clicktrack_gauge(q->counters, queued, 1);
+    ngx_http_clicktrack_gauge(q->counters, queued_bytes, size);
 
     ngx_http_clicktrack_queue_kick(q);
 
@@ -470,9 +470,9 @@ ngx_http_clicktrack_queue_lost(ngx_http_clicktrack_redis_t *rc)
                    "clicktrack: %ui event(s) in flight go back to the queue",
                    q->flight);
 
-    (void) ngx_atomic_fetch_add(&q->counters->in_flight,
-                                 -(ngx_atomic_int_t) q->flight);
-    (void) ngx_atomic_fetch_add(&q->counters->queued, q->flight);
+    ngx_http_clicktrack_gauge(q->counters, in_flight,
+                              -(ngx_atomic_int_t) q->flight);
+    ngx_http_clicktrack_gauge(q->counters, queued, q->flight);
 
     q->send = q->head;
     q->queued += q->flight;
@@ -572,9 +572,8 @@ ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
     q->queued -= n;
     q->flight += n;
 
-    (void) ngx_atomic_fetch_add(&q->counters->queued,
-                                 -(ngx_atomic_int_t) n);
-    (void) ngx_atomic_fetch_add(&q->counters->in_flight, n);
+    ngx_http_clicktrack_gauge(q->counters, queued, -(ngx_atomic_int_t) n);
+    ngx_http_clicktrack_gauge(q->counters, in_flight, n);
 
     ngx_http_clicktrack_redis_reserve(&q->redis, wire);
 
@@ -747,11 +746,11 @@ ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
         q->bytes -= b->bytes;
         replayed += b->replayed;
 
-        (void) ngx_atomic_fetch_add(&q->counters->in_flight,
-                                 -(ngx_atomic_int_t) b->events);
+        ngx_http_clicktrack_gauge(q->counters, in_flight,
+                                  -(ngx_atomic_int_t) b->events);
         (void) ngx_atomic_fetch_add(&q->counters->pushed, b->events);
-        (void) ngx_atomic_fetch_add(&q->counters->queued_bytes,
-                                 -(ngx_atomic_int_t) b->bytes);
+        ngx_http_clicktrack_gauge(q->counters, queued_bytes,
+                                  -(ngx_atomic_int_t) b->bytes);
 
         q->first = (q->first + 1) % NGX_HTTP_CLICKTRACK_MAX_FLIGHT;
         q->nbatches--;
@@ -867,12 +866,12 @@ ngx_http_clicktrack_queue_discard(ngx_http_clicktrack_queue_t *q,
     kept = 0;
 
     if (n) {
-        (void) ngx_atomic_fetch_add(&q->counters->queued,
-                                 -(ngx_atomic_int_t) q->queued);
-        (void) ngx_atomic_fetch_add(&q->counters->in_flight,
-                                 -(ngx_atomic_int_t) q->flight);
-        (void) ngx_atomic_fetch_add(&q->counters->queued_bytes,
-                                 -(ngx_atomic_int_t) q->bytes);
+        ngx_http_clicktrack_gauge(q->counters, queued,
+                                  -(ngx_atomic_int_t) q->queued);
+        ngx_http_clicktrack_gauge(q->counters, in_flight,
+                                  -(ngx_atomic_int_t) q->flight);
+        ngx_http_clicktrack_gauge(q->counters, queued_bytes,
+                                  -(ngx_atomic_int_t) q->bytes);
     }
 
     /* the spool keeps what it can, in the queue's order */

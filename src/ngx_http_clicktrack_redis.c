@@ -98,7 +98,7 @@ ngx_http_clicktrack_redis_init(ngx_http_clicktrack_redis_t *rc,
     rc->gauge = 1;
     rc->light = 1;
     rc->down = 1;
-    (void) ngx_atomic_fetch_add(&counters->redis_down, 1);
+    ngx_http_clicktrack_gauge(counters, redis_down, 1);
 
     return NGX_OK;
 }
@@ -561,7 +561,7 @@ ngx_http_clicktrack_redis_close(ngx_http_clicktrack_redis_t *rc)
 
     if (rc->down) {
         rc->down = 0;
-        (void) ngx_atomic_fetch_add(&rc->counters->redis_down, -1);
+        ngx_http_clicktrack_gauge(rc->counters, redis_down, -1);
     }
 
     if (ngx_http_clicktrack_redis_buf) {
@@ -703,11 +703,11 @@ ngx_http_clicktrack_redis_cleanup(void *data)
     rc->up = 0;
 
     if (rc->gauge) {
-        (void) ngx_atomic_fetch_add(&rc->counters->redis_up, -1);
+        ngx_http_clicktrack_gauge(rc->counters, redis_up, -1);
 
         if (!rc->closing) {
             rc->down = 1;
-            (void) ngx_atomic_fetch_add(&rc->counters->redis_down, 1);
+            ngx_http_clicktrack_gauge(rc->counters, redis_down, 1);
         }
     }
 
@@ -927,12 +927,12 @@ ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc)
     rc->up = 1;
 
     if (rc->gauge) {
-        (void) ngx_atomic_fetch_add(&rc->counters->redis_up, 1);
+        ngx_http_clicktrack_gauge(rc->counters, redis_up, 1);
     }
 
     if (rc->down) {
         rc->down = 0;
-        (void) ngx_atomic_fetch_add(&rc->counters->redis_down, -1);
+        ngx_http_clicktrack_gauge(rc->counters, redis_down, -1);
     }
 
     rc->ready(rc);

@@ -15,11 +15,16 @@
 /*
  * The counters live in one shared zone and every worker adds to them
  * atomically, as stub_status does; they survive a reload, so an old worker
- * still delivering its queue keeps the totals true.
+ * still delivering its queue keeps the totals true.  Each worker also
+ * keeps its own part of the gauges in the zone, by process slot: the
+ * master starts a worker that died in the slot it had, and the new one
+ * takes the dead one's part out of the totals.
  */
 
 
-#define NGX_HTTP_CLICKTRACK_ZONE_SIZE  (8 * ngx_pagesize)
+#define NGX_HTTP_CLICKTRACK_ZONE_SIZE                                         \
+    (ngx_align(sizeof(ngx_http_clicktrack_counters_t), ngx_pagesize)          \
+     + 8 * ngx_pagesize)
 
 
 typedef struct {
@@ -33,6 +38,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_clicktrack_status_init_zone(
     ngx_shm_zone_t *shm_zone, void *data);
+static void ngx_http_clicktrack_status_take_back(
+    ngx_http_clicktrack_counters_t *c, ngx_http_clicktrack_share_t *sh);
 static ngx_buf_t *ngx_http_clicktrack_status_json(ngx_http_request_t *r,
     ngx_http_clicktrack_counters_t *c);
 static ngx_buf_t *ngx_http_clicktrack_status_prometheus(
@@ -76,6 +83,12 @@ static ngx_http_clicktrack_counter_t  ngx_http_clicktrack_counters[] = {
     ngx_http_clicktrack_counter(stream_clients, "stream_clients",
         "Clients connected to clicktrack_stream.", "gauge")
 };
+
+
+static ngx_http_clicktrack_share_t   ngx_http_clicktrack_no_share;
+
+ngx_http_clicktrack_share_t  *ngx_http_clicktrack_share =
+                                                &ngx_http_clicktrack_no_share;
 
 
 #define NGX_HTTP_CLICKTRACK_NCOUNTERS                                         \
@@ -138,6 +151,81 @@ ngx_http_clicktrack_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     shpool->data = mcf->counters;
 
     return NGX_OK;
+}
+
+
+/*
+ * In init_process, before the worker changes a gauge: its slot's share,
+ * after the part of a worker that died in this slot is taken back.  What
+ * that worker held in its queue is lost; it counts as dropped (the events
+ * in flight may have reached Redis: there is no knowing).
+ */
+
+void
+ngx_http_clicktrack_status_share(ngx_cycle_t *cycle,
+    ngx_http_clicktrack_counters_t *c)
+{
+    ngx_atomic_t                  queued, in_flight;
+    ngx_http_clicktrack_share_t  *sh;
+
+    sh = &c->shares[ngx_process_slot];
+
+    if (sh->pid != 0) {
+        queued = sh->queued;
+        in_flight = sh->in_flight;
+
+        if (queued + in_flight) {
+            (void) ngx_atomic_fetch_add(&c->dropped, queued + in_flight);
+
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          "clicktrack: worker %P died holding %uA queued "
+                          "and %uA in-flight event(s), counted as dropped",
+                          sh->pid, queued, in_flight);
+        }
+
+        ngx_http_clicktrack_status_take_back(c, sh);
+    }
+
+    sh->pid = ngx_pid;
+    ngx_http_clicktrack_share = sh;
+}
+
+
+/*
+ * In exit_process, after the queue and the streams are closed: whatever
+ * part of the gauges the worker still has goes (a stream's request is not
+ * finalized when a worker exits, so its client is uncounted here).
+ */
+
+void
+ngx_http_clicktrack_status_unshare(ngx_http_clicktrack_counters_t *c)
+{
+    if (ngx_http_clicktrack_share == &ngx_http_clicktrack_no_share) {
+        return;
+    }
+
+    ngx_http_clicktrack_status_take_back(c, ngx_http_clicktrack_share);
+    ngx_http_clicktrack_share = &ngx_http_clicktrack_no_share;
+}
+
+
+static void
+ngx_http_clicktrack_status_take_back(ngx_http_clicktrack_counters_t *c,
+    ngx_http_clicktrack_share_t *sh)
+{
+    (void) ngx_atomic_fetch_add(&c->queued, -(ngx_atomic_int_t) sh->queued);
+    (void) ngx_atomic_fetch_add(&c->queued_bytes,
+                                -(ngx_atomic_int_t) sh->queued_bytes);
+    (void) ngx_atomic_fetch_add(&c->in_flight,
+                                -(ngx_atomic_int_t) sh->in_flight);
+    (void) ngx_atomic_fetch_add(&c->redis_up,
+                                -(ngx_atomic_int_t) sh->redis_up);
+    (void) ngx_atomic_fetch_add(&c->redis_down,
+                                -(ngx_atomic_int_t) sh->redis_down);
+    (void) ngx_atomic_fetch_add(&c->stream_clients,
+                                -(ngx_atomic_int_t) sh->stream_clients);
+
+    ngx_memzero(sh, sizeof(ngx_http_clicktrack_share_t));
 }
 
 

@@ -1060,7 +1060,7 @@ ngx_http_clicktrack_stream_cleanup(void *data)
 
     if (ctx->counted) {
         ctx->counted = 0;
-        (void) ngx_atomic_fetch_add(&hub->mcf->counters->stream_clients, -1);
+        ngx_http_clicktrack_gauge(hub->mcf->counters, stream_clients, -1);
     }
 
     if (ctx->sse) {
@@ -1919,7 +1919,7 @@ ngx_http_clicktrack_stream_begin(ngx_http_clicktrack_stream_ctx_t *ctx,
     }
 
     ctx->counted = 1;
-    (void) ngx_atomic_fetch_add(&ctx->hub->mcf->counters->stream_clients, 1);
+    ngx_http_clicktrack_gauge(ctx->hub->mcf->counters, stream_clients, 1);
 
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_clicktrack_stream_writer;

@@ -82,6 +82,7 @@ package Clicktrack::Test;
 # "log_lines TEXT OP N": the lines of logs/error.log that hold TEXT (one
 # word), with OP = < > =.
 #
+# "kill_worker": SIGKILL to nginx's one worker; waits for the next one.
 # For the spool: "quit" (QUIT to nginx, wait until it is gone), "relaunch"
 # (start the same nginx again), "spool_files DIR OP N" (the number of
 # spool files w.* and r.* under the server root's DIR, with OP = < > =),
@@ -767,6 +768,7 @@ sub action {
     elsif ($verb eq 'nginx2')  { nginx2($name, @words) }
     elsif ($verb eq 'quit')    { nginx_quit($name) }
     elsif ($verb eq 'relaunch') { nginx_relaunch($name) }
+    elsif ($verb eq 'kill_worker') { kill_worker($name) }
     elsif ($verb eq 'spool_files') { spool_files($name, @words) }
     elsif ($verb eq 'dir_files') { dir_files($name, @words) }
     elsif ($verb eq 'in_order') { in_order($block, $name, @words) }
@@ -1331,6 +1333,56 @@ sub nginx_quit {
                      && time < $deadline;
 
     Test::More::ok(!kill(0, $pid), "$name - quit: nginx has exited");
+}
+
+
+# "kill_worker": SIGKILL to nginx's one worker, then wait until the master
+# has started the next one
+
+sub kill_worker {
+    my ($name) = @_;
+
+    my $master = nginx_pid();
+    my @old = nginx_workers($master);
+
+    Test::More::is(scalar @old, 1, "$name - kill_worker: one worker")
+        or return;
+
+    kill 'KILL', $old[0];
+
+    my (@new, $deadline);
+    $deadline = time + 10;
+
+    while (time < $deadline) {
+        @new = grep { $_ != $old[0] } nginx_workers($master);
+        last if @new;
+        sleep 0.05;
+    }
+
+    Test::More::ok(@new && !kill(0, $old[0]),
+                   "$name - kill_worker: $old[0] killed, a new worker runs")
+        or return;
+
+    # the new worker has run init_process once it answers
+    http_get('/status');
+}
+
+
+sub nginx_workers {
+    my ($master) = @_;
+    my @pids;
+
+    return () unless $master;
+
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($comm, $ppid) = $line =~ /^\d+ \((.*)\) \S+ (\d+)/ or next;
+        push @pids, $stat =~ m{/proc/(\d+)/} if $ppid == $master
+                                               && $comm eq 'nginx';
+    }
+
+    return @pids;
 }
 
 
