@@ -70,9 +70,6 @@ fi
 
 echo "util/deps.sh: installing:$missing"
 
-sudo=""
-[ "$(id -u)" = 0 ] || sudo="sudo"
-
 export DEBIAN_FRONTEND=noninteractive
 
 # a machine that never ran "apt-get update" finds nothing: update and retry

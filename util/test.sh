@@ -77,6 +77,8 @@ prove "${inc[@]}" -I "$top/t/lib" -r "${@:-t/}" || status=1
 # the fault-injection suite (its own Redis and nginx per scenario, a few
 # minutes at most)
 if [ $# -eq 0 ]; then
+    # Chromium and playwright-core, when this was not run by make
+    util/deps.sh test || status=1
     node --test t/browser/ || status=1
     util/faults/run || status=1
 fi
