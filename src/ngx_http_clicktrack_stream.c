@@ -138,6 +138,9 @@ struct ngx_http_clicktrack_stream_ctx_s {
     ngx_event_t                        ping;
     ngx_event_t                        close;     /* posted */
 
+    /* the 503's text when closed before the headers, if not Redis */
+    char                              *why;
+
     unsigned                           resuming:1;
     unsigned                           sse:1;       /* in hub->nclients */
     unsigned                           waiting:1;   /* in hub->waiting */
@@ -2349,6 +2352,8 @@ ngx_http_clicktrack_stream_hold(ngx_http_clicktrack_stream_ctx_t *ctx,
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
                       "clicktrack: stream client's backlog too slow, "
                       "closing it");
+        ctx->why = "clicktrack: live events outran the backlog, "
+                   "ask for a smaller one";
         ngx_http_clicktrack_stream_close_later(ctx);
         return;
     }
@@ -2356,6 +2361,7 @@ ngx_http_clicktrack_stream_hold(ngx_http_clicktrack_stream_ctx_t *ctx,
     h = ngx_alloc(offsetof(ngx_http_clicktrack_stream_held_t, data) + size,
                   ctx->request->connection->log);
     if (h == NULL) {
+        ctx->why = "clicktrack: out of memory";
         ngx_http_clicktrack_stream_close_later(ctx);
         return;
     }
@@ -2703,10 +2709,13 @@ ngx_http_clicktrack_stream_unavailable(ngx_http_clicktrack_stream_ctx_t *ctx)
         ctx->loading = 0;
     }
 
+    if (ctx->why == NULL) {
+        ctx->why = "clicktrack: redis is unreachable";
+    }
+
     ngx_http_finalize_request(r,
                ngx_http_clicktrack_stream_text(r,
-                                   NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "clicktrack: redis is unreachable",
+                                   NGX_HTTP_SERVICE_UNAVAILABLE, ctx->why,
                                    ngx_http_clicktrack_stream_retry(ctx->hub)));
 }
 

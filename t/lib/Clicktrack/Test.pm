@@ -50,7 +50,10 @@ package Clicktrack::Test;
 #                           after=D:K (Last-Event-ID = the id of the K-th
 #                           message stream D received), arg=D:K (the same
 #                           as "&last_event_id="), port=N, rcvbuf=BYTES
-#                           (a small socket buffer), stall (never read)
+#                           (a small socket buffer), stall (never read),
+#                           nowait (send the request only: sse_answer)
+#   sse_answer C STATUS WORD  the answer to a nowait open, read to its
+#                           end, has STATUS and WORD in its body
 #   sse_expect C LABELS     the next messages' labels, in order, within
 #                           5 s: "a,b,c", "load-3..7" (load-3 to load-7),
 #                           or "-" (none for 0.5 s), then "any" for any
@@ -60,6 +63,9 @@ package Clicktrack::Test;
 #   sse_ping C              a ": ping" comment came (within 1 s)
 #   sse_close C             the client leaves
 #   sse_closed C            the server closes C within 10 s
+#   proxy start MS|stop     a relay to the main Redis on
+#                           $TEST_NGINX_PROXY_PORT that holds back XRANGE
+#                           and XREVRANGE by MS milliseconds
 #   other_worker C N URI    GETs URI (with "&l=elsewhere-<i>") until N
 #                           were answered by another worker than C's (by
 #                           the X-Pid header the config adds)
@@ -120,6 +126,7 @@ $ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
 $ENV{TEST_NGINX_REDIS2_PORT} ||= free_port();
 $ENV{TEST_NGINX_REDIS_SERVER} ||= 'redis-server';
 $ENV{TEST_NGINX_SLOW_PORT} ||= free_port();
+$ENV{TEST_NGINX_PROXY_PORT} ||= free_port();
 
 my $last_load;
 
@@ -382,13 +389,14 @@ sub get {
 sub sse_open {
     my ($name, $c, $uri, @opts) = @_;
 
-    my ($port, $rcvbuf, $stall) = (nginx_port());
+    my ($port, $rcvbuf, $stall, $nowait) = (nginx_port());
     my @headers;
 
     for my $o (@opts) {
         if ($o =~ /^port=(\d+)$/) { $port = $1 }
         elsif ($o =~ /^rcvbuf=(\d+)$/) { $rcvbuf = $1 }
         elsif ($o eq 'stall') { $stall = 1 }
+        elsif ($o eq 'nowait') { $nowait = 1 }
         elsif ($o =~ /^(after|arg)=(\w+):(\d+)$/) {
             my $id = $sse{$2} && $sse{$2}{ids}[$3 - 1];
             die "$name: stream $2 has no message $3\n" unless defined $id;
@@ -416,6 +424,9 @@ sub sse_open {
     my $c_ = { sock => $sock, buf => '', msgs => [], ids => [],
                stall => $stall, eof => 0 };
     $sse{$c} = $c_;
+
+    # the answer is read by sse_answer
+    return if $nowait;
 
     my $deadline = time + 5;
 
@@ -585,6 +596,30 @@ sub sse_close {
 
     # its ids stay, for after= and arg=
     $sse{$c} = { ids => $s->{ids} };
+}
+
+
+# "sse_answer C STATUS WORD": the answer to a "nowait" open, read to the
+# connection's close (10 s at most), has STATUS and WORD in its body
+
+sub sse_answer {
+    my ($name, $c, $status, $word) = @_;
+
+    my $s = $sse{$c} or die "$name: no stream \"$c\"\n";
+    my $deadline = time + 10;
+
+    sse_fill($s, 0.2) while !$s->{eof} && time < $deadline;
+
+    my ($head, $body) = split /\r\n\r\n/, $s->{buf}, 2;
+    my ($got) = ($head // '') =~ m{^HTTP/1\.[01] (\d+)};
+
+    Test::More::is($got, $status, "$name - stream $c: $status")
+        or Test::More::diag($head // '(no answer)');
+    Test::More::like($body // '', qr/\Q$word\E/,
+                     "$name - stream $c: the answer says \"$word\"");
+
+    close $s->{sock};
+    delete $sse{$c};
 }
 
 
@@ -764,6 +799,8 @@ sub action {
     elsif ($verb eq 'sse_close') { sse_close($name, @words) }
     elsif ($verb eq 'sse_ping') { sse_ping($name, @words) }
     elsif ($verb eq 'sse_closed') { sse_closed($name, @words) }
+    elsif ($verb eq 'sse_answer') { sse_answer($name, @words) }
+    elsif ($verb eq 'proxy')   { proxy($name, @words) }
     elsif ($verb eq 'other_worker') { other_worker($name, @words) }
     elsif ($verb eq 'nginx2')  { nginx2($name, @words) }
     elsif ($verb eq 'quit')    { nginx_quit($name) }
@@ -1121,6 +1158,8 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
 
     eval { redis($ENV{TEST_NGINX_REDIS_PORT}, 'FLUSHALL') };
 
+    proxy_stop();
+
     if ($redis2_pid) {
         kill 'CONT', $redis2_pid;
         eval { redis($ENV{TEST_NGINX_REDIS2_PORT}, 'FLUSHALL') };
@@ -1333,6 +1372,113 @@ sub nginx_quit {
                      && time < $deadline;
 
     Test::More::ok(!kill(0, $pid), "$name - quit: nginx has exited");
+}
+
+
+# "proxy start MS": a TCP relay on $TEST_NGINX_PROXY_PORT to the main
+# Redis that holds back, by MS milliseconds, what a client sends that
+# holds XRANGE or XREVRANGE (and what it sends after, in order); "proxy
+# stop".  A block's start stops one left running.
+
+my ($proxy_pid, $proxy_owner);
+
+sub proxy {
+    my ($name, $verb, $ms) = @_;
+
+    proxy_stop();
+    return if $verb eq 'stop';
+
+    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                       LocalPort => $ENV{TEST_NGINX_PROXY_PORT},
+                                       Listen => 64, ReuseAddr => 1)
+        or die "$name: proxy: listen: $!\n";
+
+    my $pid = fork // die "$name: proxy: fork: $!\n";
+
+    if ($pid == 0) {
+        proxy_serve($listen, ($ms // 0) / 1000);
+        POSIX::_exit(0);
+    }
+
+    close $listen;
+    $proxy_pid = $pid;
+    $proxy_owner = $$;
+}
+
+
+sub proxy_stop {
+    return unless $proxy_pid && $proxy_owner == $$;
+
+    kill 'KILL', $proxy_pid;
+    waitpid $proxy_pid, 0;
+    undef $proxy_pid;
+}
+
+
+# waitpid sets $?, which is the test's exit code in an END block
+END { local $?; proxy_stop() }
+
+
+sub proxy_serve {
+    my ($listen, $delay) = @_;
+
+    my $sel = IO::Select->new($listen);
+    my (%to, %held, @later);
+
+    while (1) {
+        my $wait = @later ? List::Util::max(0, $later[0][0] - time) : undef;
+
+        for my $s ($sel->can_read($wait)) {
+            if ($s == $listen) {
+                my $client = $listen->accept or next;
+                my $redis = IO::Socket::INET->new(
+                                PeerAddr => '127.0.0.1',
+                                PeerPort => $ENV{TEST_NGINX_REDIS_PORT})
+                    or do { close $client; next };
+
+                $to{fileno $client} = [$redis, 1];
+                $to{fileno $redis} = [$client, 0];
+                $sel->add($client, $redis);
+                next;
+            }
+
+            my ($peer, $from_client) = @{ $to{fileno $s} // next };
+            my $n = sysread($s, my $buf, 65536);
+
+            if (!$n) {
+                delete $to{fileno $_} for $s, $peer;
+                $sel->remove($s, $peer);
+                close $_ for $s, $peer;
+                next;
+            }
+
+            if ($from_client
+                && ($held{fileno $peer} || $buf =~ /X(?:REV)?RANGE/))
+            {
+                $held{fileno $peer}++;
+                push @later, [time + $delay, $peer, $buf];
+                next;
+            }
+
+            proxy_write($peer, $buf);
+        }
+
+        while (@later && $later[0][0] <= time) {
+            my ($when, $peer, $buf) = @{ shift @later };
+            $held{fileno $peer}-- if defined fileno $peer;
+            proxy_write($peer, $buf);
+        }
+    }
+}
+
+
+sub proxy_write {
+    my ($sock, $buf) = @_;
+
+    while (length $buf && defined fileno $sock) {
+        my $n = syswrite($sock, $buf) or return;
+        substr($buf, 0, $n, '');
+    }
 }
 
 
