@@ -1028,7 +1028,7 @@ ngx_http_clicktrack_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (ngx_http_clicktrack_valid_field_name(value[1].data, value[1].len)
+    if (ngx_http_clicktrack_record_valid_field(value[1].data, value[1].len)
         != NGX_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1037,7 +1037,7 @@ ngx_http_clicktrack_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_clicktrack_builtin_field(value[1].data, value[1].len)) {
+    if (ngx_http_clicktrack_record_builtin(value[1].data, value[1].len)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "field name \"%V\" in \"%V\" is a built-in "
                            "event field", &value[1], &cmd->name);

@@ -511,7 +511,7 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
          * for the request's next event; the queue copies what it takes.
          */
 
-        len = ngx_http_clicktrack_event_json_max(&events[i], &common);
+        len = ngx_http_clicktrack_record_max(&events[i], &common);
 
         if (len > size) {
             json = ngx_pnalloc(r->pool, len);
@@ -522,8 +522,7 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
             size = len;
         }
 
-        last = ngx_http_clicktrack_event_json_write(json, &events[i],
-                                                    &common);
+        last = ngx_http_clicktrack_record_write(json, &events[i], &common);
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "clicktrack event: %*s", (size_t) (last - json), json);
@@ -573,7 +572,8 @@ ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
                                               &lcf->cookie->name, &cookie)
             != NGX_DECLINED
 #endif
-            && ngx_http_clicktrack_valid_id(cookie.data, cookie.len) == NGX_OK)
+            && ngx_http_clicktrack_record_valid_id(cookie.data, cookie.len)
+               == NGX_OK)
         {
             ctx->visitor = cookie;
 
@@ -690,7 +690,8 @@ ngx_http_clicktrack_common(ngx_http_request_t *r,
     ngx_memzero(common, sizeof(ngx_http_clicktrack_common_t));
 
     tp = ngx_timeofday();
-    (void) ngx_http_clicktrack_format_ts(common->ts, tp->sec, tp->msec);
+    (void) ngx_http_clicktrack_record_format_ts(common->ts, tp->sec,
+                                                tp->msec);
 
     if (r->headers_in.server.len) {
         common->host = r->headers_in.server;

@@ -44,12 +44,6 @@
  *  - Duplicate props are "duplicate prop "NAME"" in both forms.
  *  - Names quoted in messages (prop names) are cut to 64 bytes plus
  *    "...", with bytes outside printable ASCII, '"' and '\' as \xHH.
- *  - The writer leaves "id" / "ts" out when their first byte is NUL (not
- *    filled in), and any string of zero length.
- *  - Invalid UTF-8 is replaced with one U+FFFD per maximal subpart of an
- *    ill-formed sequence (the Unicode Standard 3.9, "U+FFFD Substitution of
- *    Maximal Subparts", as the WHATWG decoder does): "\xE2\x82" is one
- *    U+FFFD, "\xC0\xAF" two, "\xED\xA0\x80" (a surrogate) three.
  */
 
 
@@ -64,22 +58,6 @@
 #define NGX_HTTP_CLICKTRACK_KEY_P        8
 #define NGX_HTTP_CLICKTRACK_KEY_PROP     9    /* form "p.NAME" */
 #define NGX_HTTP_CLICKTRACK_KEY_IGNORE   10   /* "_" and unknown keys */
-
-/* the record's keys, indexes into ngx_http_clicktrack_builtin[] */
-#define NGX_HTTP_CLICKTRACK_F_ID         0
-#define NGX_HTTP_CLICKTRACK_F_TS         1
-#define NGX_HTTP_CLICKTRACK_F_TYPE       2
-#define NGX_HTTP_CLICKTRACK_F_CATEGORY   3
-#define NGX_HTTP_CLICKTRACK_F_LABEL      4
-#define NGX_HTTP_CLICKTRACK_F_URL        5
-#define NGX_HTTP_CLICKTRACK_F_REFERRER   6
-#define NGX_HTTP_CLICKTRACK_F_VISITOR    7
-#define NGX_HTTP_CLICKTRACK_F_SESSION    8
-#define NGX_HTTP_CLICKTRACK_F_CLIENT_TS  9
-#define NGX_HTTP_CLICKTRACK_F_HOST       10
-#define NGX_HTTP_CLICKTRACK_F_IP         11
-#define NGX_HTTP_CLICKTRACK_F_UA         12
-#define NGX_HTTP_CLICKTRACK_F_PROPS      13
 
 /* room for an error message: the longest holds a quoted 64-byte name */
 #define NGX_HTTP_CLICKTRACK_ERR_LEN      512
@@ -130,7 +108,6 @@ static ngx_int_t ngx_http_clicktrack_json_scan_string(
 static ngx_int_t ngx_http_clicktrack_json_string(
     ngx_http_clicktrack_json_t *j, ngx_str_t *s);
 static ngx_uint_t ngx_http_clicktrack_json_hex4(u_char *p);
-static u_char *ngx_http_clicktrack_utf8_put(u_char *p, ngx_uint_t cp);
 static ngx_int_t ngx_http_clicktrack_json_number(
     ngx_http_clicktrack_json_t *j, ngx_str_t *s);
 static ngx_int_t ngx_http_clicktrack_json_literal(
@@ -153,16 +130,6 @@ static ngx_int_t ngx_http_clicktrack_json_wrong_type(
     ngx_http_clicktrack_json_t *j, ngx_uint_t depth, const char *fmt,
     ngx_str_t *name);
 
-static size_t ngx_http_clicktrack_utf8_next(u_char *p, u_char *last,
-    ngx_uint_t *valid);
-static u_char *ngx_http_clicktrack_string(u_char *dst, u_char *src,
-    size_t len);
-static void ngx_http_clicktrack_values(ngx_http_clicktrack_event_t *ev,
-    ngx_http_clicktrack_common_t *common, ngx_str_t *values);
-static u_char *ngx_http_clicktrack_member(u_char *p, ngx_uint_t *first,
-    ngx_str_t *key);
-static u_char *ngx_http_clicktrack_props_write(u_char *p,
-    ngx_http_clicktrack_event_t *ev);
 
 
 /* indexed by NGX_HTTP_CLICKTRACK_KEY_* */
@@ -179,54 +146,12 @@ static ngx_str_t  ngx_http_clicktrack_keys[] = {
 };
 
 
-/* the record's keys, in their order (SPEC section 4) */
-static ngx_str_t  ngx_http_clicktrack_builtin[] = {
-    ngx_string("id"),
-    ngx_string("ts"),
-    ngx_string("type"),
-    ngx_string("category"),
-    ngx_string("label"),
-    ngx_string("url"),
-    ngx_string("referrer"),
-    ngx_string("visitor"),
-    ngx_string("session"),
-    ngx_string("client_ts"),
-    ngx_string("host"),
-    ngx_string("ip"),
-    ngx_string("ua"),
-    ngx_string("props"),
-    ngx_null_string
-};
 
 
-static u_char  ngx_http_clicktrack_pageview[] = "pageview";
 static u_char  ngx_http_clicktrack_true[] = "true";
 static u_char  ngx_http_clicktrack_false[] = "false";
 static u_char  ngx_http_clicktrack_hex[] = "0123456789abcdef";
 
-/*
- * 1: a byte that a JSON string holds as it is (printable ASCII but the
- * quote and the backslash); the escaping copies runs of these at once.
- */
-
-static u_char  ngx_http_clicktrack_json_plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 00 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 10 */
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 20 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 30 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 40 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,   /* 50 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 60 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,   /* 70 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 80 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 90 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* a0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* b0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* c0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* d0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* e0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* f0 */
-};
 
 
 /* errors */
@@ -332,10 +257,9 @@ static ngx_int_t
 ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
     ngx_uint_t key, ngx_str_t *value, ngx_uint_t *seen, ngx_str_t *err)
 {
-    u_char      c, *p;
-    size_t      i, max;
+    size_t      max;
+    ngx_int_t   rc;
     ngx_str_t  *name, *field;
-    ngx_uint_t  upper;
 
     name = &ngx_http_clicktrack_keys[key];
 
@@ -350,45 +274,16 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
 
     case NGX_HTTP_CLICKTRACK_KEY_T:
 
-        if (value->len > NGX_HTTP_CLICKTRACK_MAX_TYPE) {
-            goto invalid_type;
+        rc = ngx_http_clicktrack_record_type(pool, value, &ev->type);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_clicktrack_error(pool, err,
+                                             "invalid \"t\": 1-%d of "
+                                             "[a-z0-9_.:-]",
+                                             NGX_HTTP_CLICKTRACK_MAX_TYPE);
         }
 
-        upper = 0;
-
-        for (i = 0; i < value->len; i++) {
-            c = value->data[i];
-
-            if (c >= 'A' && c <= 'Z') {
-                upper = 1;
-                continue;
-            }
-
-            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                || c == '_' || c == '.' || c == ':' || c == '-')
-            {
-                continue;
-            }
-
-            goto invalid_type;
-        }
-
-        if (upper) {
-            p = ngx_pnalloc(pool, value->len);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_strlow(p, value->data, value->len);
-
-            ev->type.data = p;
-            ev->type.len = value->len;
-
-        } else {
-            ev->type = *value;
-        }
-
-        return NGX_OK;
+        return rc;
 
     case NGX_HTTP_CLICKTRACK_KEY_U:
         field = &ev->url;
@@ -413,7 +308,9 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
     case NGX_HTTP_CLICKTRACK_KEY_V:
     case NGX_HTTP_CLICKTRACK_KEY_S:
 
-        if (ngx_http_clicktrack_valid_id(value->data, value->len) != NGX_OK) {
+        if (ngx_http_clicktrack_record_valid_id(value->data, value->len)
+            != NGX_OK)
+        {
             return ngx_http_clicktrack_error(pool, err,
                                              "invalid \"%V\": %d-%d of "
                                              "[A-Za-z0-9_-]", name,
@@ -452,12 +349,6 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
     *field = *value;
 
     return NGX_OK;
-
-invalid_type:
-
-    return ngx_http_clicktrack_error(pool, err,
-                                     "invalid \"t\": 1-%d of [a-z0-9_.:-]",
-                                     NGX_HTTP_CLICKTRACK_MAX_TYPE);
 }
 
 
@@ -495,78 +386,6 @@ ngx_http_clicktrack_parse_ts(u_char *p, size_t len, int64_t *ts)
     *ts = n;
 
     return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_clicktrack_valid_id(u_char *p, size_t len)
-{
-    u_char  c;
-    size_t  i;
-
-    if (p == NULL
-        || len < NGX_HTTP_CLICKTRACK_MIN_ID
-        || len > NGX_HTTP_CLICKTRACK_MAX_ID)
-    {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = p[i];
-
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-            || (c >= '0' && c <= '9') || c == '_' || c == '-')
-        {
-            continue;
-        }
-
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_clicktrack_valid_field_name(u_char *p, size_t len)
-{
-    u_char  c;
-    size_t  i;
-
-    if (p == NULL || len == 0 || len > 64) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = p[i];
-
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-            || (c >= '0' && c <= '9') || c == '_')
-        {
-            continue;
-        }
-
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-/* 1 if NAME is one of the record's own keys, else 0 */
-
-ngx_int_t
-ngx_http_clicktrack_builtin_field(u_char *p, size_t len)
-{
-    ngx_str_t  *name;
-
-    for (name = ngx_http_clicktrack_builtin; name->len; name++) {
-        if (name->len == len && ngx_memcmp(name->data, p, len) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 
@@ -712,8 +531,7 @@ ngx_http_clicktrack_parse_form(ngx_pool_t *pool, u_char *p, size_t len,
     }
 
     if (ev->type.len == 0) {
-        ev->type.data = ngx_http_clicktrack_pageview;
-        ev->type.len = sizeof(ngx_http_clicktrack_pageview) - 1;
+        ngx_http_clicktrack_record_default_type(ev);
     }
 
     return NGX_OK;
@@ -1163,32 +981,6 @@ ngx_http_clicktrack_json_hex4(u_char *p)
 }
 
 
-static u_char *
-ngx_http_clicktrack_utf8_put(u_char *p, ngx_uint_t cp)
-{
-    if (cp < 0x80) {
-        *p++ = (u_char) cp;
-
-    } else if (cp < 0x800) {
-        *p++ = (u_char) (0xc0 | (cp >> 6));
-        *p++ = (u_char) (0x80 | (cp & 0x3f));
-
-    } else if (cp < 0x10000) {
-        *p++ = (u_char) (0xe0 | (cp >> 12));
-        *p++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-        *p++ = (u_char) (0x80 | (cp & 0x3f));
-
-    } else {
-        *p++ = (u_char) (0xf0 | (cp >> 18));
-        *p++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
-        *p++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-        *p++ = (u_char) (0x80 | (cp & 0x3f));
-    }
-
-    return p;
-}
-
-
 /*
  * The string at j->pos, decoded: without escapes it points into the
  * input, else to a copy (never longer than the escaped text).
@@ -1282,7 +1074,7 @@ ngx_http_clicktrack_json_string(ngx_http_clicktrack_json_t *j, ngx_str_t *s)
             cp = 0xfffd;
         }
 
-        d = ngx_http_clicktrack_utf8_put(d, cp);
+        d = ngx_http_clicktrack_record_utf8_put(d, cp);
     }
 
     s->len = d - s->data;
@@ -1717,8 +1509,7 @@ ngx_http_clicktrack_json_event(ngx_http_clicktrack_json_t *j,
 done:
 
     if (ev->type.len == 0) {
-        ev->type.data = ngx_http_clicktrack_pageview;
-        ev->type.len = sizeof(ngx_http_clicktrack_pageview) - 1;
+        ngx_http_clicktrack_record_default_type(ev);
     }
 
     return NGX_OK;
@@ -1836,507 +1627,3 @@ ngx_http_clicktrack_json_props(ngx_http_clicktrack_json_t *j,
     return rc;
 }
 
-
-/* the record */
-
-
-/*
- * "YYYY-MM-DDTHH:MM:SS.mmmZ".  The part up to the second is kept from the
- * last call: events come many to the second.
- */
-
-u_char *
-ngx_http_clicktrack_format_ts(u_char *p, time_t sec, ngx_msec_t msec)
-{
-    ngx_tm_t  tm;
-
-    static time_t  last_sec = -1;
-    static u_char  prefix[sizeof("YYYY-MM-DDTHH:MM:SS.") - 1];
-
-    if (sec != last_sec) {
-        ngx_gmtime(sec, &tm);
-
-        (void) ngx_slprintf(prefix, prefix + sizeof(prefix),
-                            "%04d-%02d-%02dT%02d:%02d:%02d.",
-                            tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                            tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
-        last_sec = sec;
-    }
-
-    msec %= 1000;
-
-    p = ngx_cpymem(p, prefix, sizeof(prefix));
-    *p++ = (u_char) ('0' + msec / 100);
-    *p++ = (u_char) ('0' + msec / 10 % 10);
-    *p++ = (u_char) ('0' + msec % 10);
-    *p++ = 'Z';
-
-    return p;
-}
-
-
-/*
- * A bound on the length of the event's JSON, found without reading the
- * strings: a byte of a string becomes at most six ("\u001f"); each member
- * is counted with its comma and quotes.  The writer returns where it
- * stopped, which is the exact length.
- */
-
-size_t
-ngx_http_clicktrack_event_json_max(ngx_http_clicktrack_event_t *ev,
-    ngx_http_clicktrack_common_t *common)
-{
-    size_t                       len;
-    ngx_uint_t                   i;
-    ngx_str_t                    values[NGX_HTTP_CLICKTRACK_F_PROPS];
-    ngx_http_clicktrack_prop_t  *prop;
-
-    ngx_http_clicktrack_values(ev, common, values);
-
-    /* {} and client_ts, a number */
-    len = sizeof("{}") - 1 + sizeof(",\"client_ts\":") - 1 + NGX_INT64_LEN;
-
-    for (i = 0; i < NGX_HTTP_CLICKTRACK_F_PROPS; i++) {
-        len += sizeof(",\"\":\"\"") - 1 + ngx_http_clicktrack_builtin[i].len
-               + 6 * values[i].len;
-    }
-
-    if (ev->nprops) {
-        len += sizeof(",\"props\":{}") - 1;
-
-        for (i = 0; i < ev->nprops; i++) {
-            prop = &ev->props[i];
-
-            /* ,"name":"value" or ,"name":false */
-            len += sizeof(",\"\":\"\"false") - 1
-                   + 6 * (prop->name.len + prop->value.len);
-        }
-    }
-
-    for (i = 0; i < common->nfields; i++) {
-        len += sizeof(",\"\":\"\"") - 1
-               + 6 * (common->fields[i].name.len
-                      + common->fields[i].value.len);
-    }
-
-    return len;
-}
-
-
-u_char *
-ngx_http_clicktrack_event_json_write(u_char *p,
-    ngx_http_clicktrack_event_t *ev, ngx_http_clicktrack_common_t *common)
-{
-    ngx_str_t   *v;
-    ngx_uint_t   i, first;
-    ngx_str_t    values[NGX_HTTP_CLICKTRACK_F_PROPS];
-
-    ngx_http_clicktrack_values(ev, common, values);
-
-    *p++ = '{';
-    first = 1;
-
-    for (i = 0; i < NGX_HTTP_CLICKTRACK_F_PROPS; i++) {
-        v = &values[i];
-
-        if (i == NGX_HTTP_CLICKTRACK_F_CLIENT_TS) {
-            if (ev->client_ts > 0) {
-                p = ngx_http_clicktrack_member(p, &first,
-                                               &ngx_http_clicktrack_builtin[i]);
-                p = ngx_sprintf(p, "%L", ev->client_ts);
-            }
-
-            continue;
-        }
-
-        if (v->len == 0 || v->data == NULL) {
-            continue;
-        }
-
-        p = ngx_http_clicktrack_member(p, &first,
-                                       &ngx_http_clicktrack_builtin[i]);
-
-        if (i == NGX_HTTP_CLICKTRACK_F_ID || i == NGX_HTTP_CLICKTRACK_F_TS) {
-            /* made by the module of digits, letters and punctuation */
-            *p++ = '"';
-            p = ngx_cpymem(p, v->data, v->len);
-            *p++ = '"';
-            continue;
-        }
-
-        p = ngx_http_clicktrack_string(p, v->data, v->len);
-    }
-
-    if (ev->nprops) {
-        v = &ngx_http_clicktrack_builtin[NGX_HTTP_CLICKTRACK_F_PROPS];
-
-        p = ngx_http_clicktrack_member(p, &first, v);
-        p = ngx_http_clicktrack_props_write(p, ev);
-    }
-
-    for (i = 0; i < common->nfields; i++) {
-        v = &common->fields[i].value;
-
-        if (v->len == 0 || v->data == NULL) {
-            continue;
-        }
-
-        if (!first) {
-            *p++ = ',';
-        }
-
-        first = 0;
-
-        p = ngx_http_clicktrack_string(p, common->fields[i].name.data,
-                                       common->fields[i].name.len);
-        *p++ = ':';
-        p = ngx_http_clicktrack_string(p, v->data, v->len);
-    }
-
-    *p++ = '}';
-
-    return p;
-}
-
-
-/*
- * The record's string values, by NGX_HTTP_CLICKTRACK_F_*, up to (not
- * including) props; client_ts, a number, is left empty.  A value of zero
- * length is absent; so are "id" and "ts" before they are filled in.
- */
-
-static void
-ngx_http_clicktrack_values(ngx_http_clicktrack_event_t *ev,
-    ngx_http_clicktrack_common_t *common, ngx_str_t *values)
-{
-    values[NGX_HTTP_CLICKTRACK_F_ID].data = ev->id;
-    values[NGX_HTTP_CLICKTRACK_F_ID].len =
-                          ev->id[0] ? NGX_HTTP_CLICKTRACK_UUID_LEN : 0;
-    values[NGX_HTTP_CLICKTRACK_F_TS].data = common->ts;
-    values[NGX_HTTP_CLICKTRACK_F_TS].len =
-                          common->ts[0] ? NGX_HTTP_CLICKTRACK_TS_LEN : 0;
-    values[NGX_HTTP_CLICKTRACK_F_TYPE] = ev->type;
-    values[NGX_HTTP_CLICKTRACK_F_CATEGORY] = ev->category;
-    values[NGX_HTTP_CLICKTRACK_F_LABEL] = ev->label;
-    values[NGX_HTTP_CLICKTRACK_F_URL] = ev->url;
-    values[NGX_HTTP_CLICKTRACK_F_REFERRER] = ev->referrer;
-    values[NGX_HTTP_CLICKTRACK_F_VISITOR] = ev->visitor;
-    values[NGX_HTTP_CLICKTRACK_F_SESSION] = ev->session;
-    ngx_str_null(&values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS]);
-    values[NGX_HTTP_CLICKTRACK_F_HOST] = common->host;
-    values[NGX_HTTP_CLICKTRACK_F_IP] = common->ip;
-    values[NGX_HTTP_CLICKTRACK_F_UA] = common->ua;
-}
-
-
-/* writes [,]"key": */
-
-static u_char *
-ngx_http_clicktrack_member(u_char *p, ngx_uint_t *first, ngx_str_t *key)
-{
-    if (!*first) {
-        *p++ = ',';
-    }
-
-    *first = 0;
-
-    *p++ = '"';
-    p = ngx_cpymem(p, key->data, key->len);
-    *p++ = '"';
-    *p++ = ':';
-
-    return p;
-}
-
-
-static u_char *
-ngx_http_clicktrack_props_write(u_char *p, ngx_http_clicktrack_event_t *ev)
-{
-    ngx_uint_t                   i;
-    ngx_http_clicktrack_prop_t  *prop;
-
-    *p++ = '{';
-
-    for (i = 0; i < ev->nprops; i++) {
-        prop = &ev->props[i];
-
-        if (i) {
-            *p++ = ',';
-        }
-
-        p = ngx_http_clicktrack_string(p, prop->name.data, prop->name.len);
-        *p++ = ':';
-
-        switch (prop->type) {
-
-        case NGX_HTTP_CLICKTRACK_PROP_NUMBER:
-            p = ngx_cpymem(p, prop->value.data, prop->value.len);
-            break;
-
-        case NGX_HTTP_CLICKTRACK_PROP_TRUE:
-            p = ngx_cpymem(p, "true", sizeof("true") - 1);
-            break;
-
-        case NGX_HTTP_CLICKTRACK_PROP_FALSE:
-            p = ngx_cpymem(p, "false", sizeof("false") - 1);
-            break;
-
-        default:
-            p = ngx_http_clicktrack_string(p, prop->value.data,
-                                           prop->value.len);
-        }
-    }
-
-    *p++ = '}';
-
-    return p;
-}
-
-
-/* a quoted JSON string */
-
-static u_char *
-ngx_http_clicktrack_string(u_char *dst, u_char *src, size_t len)
-{
-    *dst++ = '"';
-    dst = ngx_http_clicktrack_json_escape(dst, src, len);
-    *dst++ = '"';
-
-    return dst;
-}
-
-
-/* escaping */
-
-
-/*
- * The length of the UTF-8 sequence at p (1 for ASCII): *valid is 0 for the
- * maximal subpart of an ill-formed sequence, which is then the length
- * (Unicode table 3-7 of well-formed byte sequences).
- */
-
-static size_t
-ngx_http_clicktrack_utf8_next(u_char *p, u_char *last, ngx_uint_t *valid)
-{
-    u_char  c, lo, hi;
-    size_t  i, need;
-
-    c = p[0];
-
-    *valid = 1;
-
-    if (c < 0x80) {
-        return 1;
-    }
-
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 1;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 2;
-
-        if (c == 0xe0) {
-            lo = 0xa0;               /* no overlongs */
-
-        } else if (c == 0xed) {
-            hi = 0x9f;               /* no surrogates */
-        }
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3;
-
-        if (c == 0xf0) {
-            lo = 0x90;               /* no overlongs */
-
-        } else if (c == 0xf4) {
-            hi = 0x8f;               /* up to U+10FFFF */
-        }
-
-    } else {
-        /* 80-C1 (continuations, overlong leads), F5-FF */
-        *valid = 0;
-        return 1;
-    }
-
-    for (i = 1; i <= need; i++) {
-
-        if (p + i == last || p[i] < lo || p[i] > hi) {
-            *valid = 0;
-            return i;
-        }
-
-        lo = 0x80;
-        hi = 0xbf;
-    }
-
-    return need + 1;
-}
-
-
-/*
- * Whether the eight bytes at p are all plain (the table above), tested at
- * once: each term leaves a byte's high bit set where that byte is below
- * 0x20, is '"', '\\' or DEL, or has the high bit itself.  A borrow can
- * mark a byte above one that is marked already, never a word that has
- * none, so the answer for the word is exact.
- */
-
-static ngx_inline ngx_uint_t
-ngx_http_clicktrack_json_plain8(u_char *p)
-{
-    uint64_t  w, q, b, d;
-
-    ngx_memcpy(&w, p, 8);
-
-    q = w ^ 0x2222222222222222;
-    b = w ^ 0x5c5c5c5c5c5c5c5c;
-    d = w ^ 0x7f7f7f7f7f7f7f7f;
-
-    return ((((w - 0x2020202020202020) & ~w)
-             | ((q - 0x0101010101010101) & ~q)
-             | ((b - 0x0101010101010101) & ~b)
-             | ((d - 0x0101010101010101) & ~d)
-             | w)
-            & 0x8080808080808080)
-           == 0;
-}
-
-
-/*
- * Where the run of plain bytes at p ends: sixteen bytes at a step with
- * SSE2 (a signed "less than 0x20" also catches the bytes with the high
- * bit), eight at a step otherwise, the table for the rest.
- */
-
-static ngx_inline u_char *
-ngx_http_clicktrack_json_plain_run(u_char *p, u_char *last)
-{
-#if (NGX_HTTP_CLICKTRACK_SSE2)
-    int      mask;
-    __m128i  v;
-
-    while (last - p >= 16) {
-        v = _mm_loadu_si128((const __m128i *) p);
-
-        mask = _mm_movemask_epi8(
-                   _mm_or_si128(
-                       _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
-                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
-                                    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))));
-
-        if (mask) {
-            return p + __builtin_ctz(mask);
-        }
-
-        p += 16;
-    }
-#endif
-
-    while (last - p >= 8 && ngx_http_clicktrack_json_plain8(p)) {
-        p += 8;
-    }
-
-    while (p < last && ngx_http_clicktrack_json_plain[*p]) {
-        p++;
-    }
-
-    return p;
-}
-
-
-u_char *
-ngx_http_clicktrack_json_escape(u_char *dst, u_char *src, size_t len)
-{
-    u_char      c, *p, *last;
-    size_t      n;
-    ngx_uint_t  valid;
-
-    if (len == 0) {
-        return dst;
-    }
-
-    last = src + len;
-
-    while (src < last) {
-
-        p = ngx_http_clicktrack_json_plain_run(src, last);
-
-        if (p != src) {
-            dst = ngx_cpymem(dst, src, p - src);
-            src = p;
-            continue;
-        }
-
-        c = *src;
-
-        if (c >= 0x80) {
-            n = ngx_http_clicktrack_utf8_next(src, last, &valid);
-
-            if (!valid) {
-                *dst++ = 0xef;
-                *dst++ = 0xbf;
-                *dst++ = 0xbd;
-
-            } else if (n == 3 && c == 0xe2 && src[1] == 0x80
-                       && (src[2] == 0xa8 || src[2] == 0xa9))
-            {
-                dst = ngx_cpymem(dst, (src[2] == 0xa8) ? "\\u2028" : "\\u2029",
-                                 sizeof("\\u2028") - 1);
-
-            } else {
-                dst = ngx_cpymem(dst, src, n);
-            }
-
-            src += n;
-            continue;
-        }
-
-        src++;
-
-        switch (c) {
-        case '"':
-        case '\\':
-            *dst++ = '\\';
-            *dst++ = c;
-            continue;
-        case '\b':
-            *dst++ = '\\';
-            *dst++ = 'b';
-            continue;
-        case '\f':
-            *dst++ = '\\';
-            *dst++ = 'f';
-            continue;
-        case '\n':
-            *dst++ = '\\';
-            *dst++ = 'n';
-            continue;
-        case '\r':
-            *dst++ = '\\';
-            *dst++ = 'r';
-            continue;
-        case '\t':
-            *dst++ = '\\';
-            *dst++ = 't';
-            continue;
-        }
-
-        if (c < 0x20 || c == 0x7f) {
-            *dst++ = '\\';
-            *dst++ = 'u';
-            *dst++ = '0';
-            *dst++ = '0';
-            *dst++ = ngx_http_clicktrack_hex[c >> 4];
-            *dst++ = ngx_http_clicktrack_hex[c & 0xf];
-            continue;
-        }
-
-        *dst++ = c;
-    }
-
-    return dst;
-}

@@ -11,6 +11,7 @@
 #include "ngx_http_clicktrack_stream.h"
 #include "ngx_http_clicktrack_beacon.h"
 #include "ngx_http_clicktrack_redis.h"
+#include "ngx_http_clicktrack_record.h"
 
 
 /*
@@ -60,14 +61,8 @@
 /* "18446744073709551615-18446744073709551615" */
 #define NGX_HTTP_CLICKTRACK_ID_LEN          (2 * NGX_INT64_LEN + 1)
 
-/* the fields of an event that CSV shows, in the header's order */
-#define NGX_HTTP_CLICKTRACK_F_TYPE          2
-#define NGX_HTTP_CLICKTRACK_F_VISITOR       7
-#define NGX_HTTP_CLICKTRACK_F_HOST          9
-#define NGX_HTTP_CLICKTRACK_NFIELDS         11
-
-#define NGX_HTTP_CLICKTRACK_CSV_HEADER                                        \
-    "id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n"
+#define NGX_HTTP_CLICKTRACK_CSV_COLUMNS                                       \
+    (sizeof(ngx_http_clicktrack_stream_csv) / sizeof(ngx_uint_t))
 
 
 typedef struct {
@@ -83,6 +78,7 @@ typedef struct {
     ngx_str_t                          id_text;
     ngx_str_t                          json;
     ngx_str_t                          field[NGX_HTTP_CLICKTRACK_NFIELDS];
+                                          /* raw, by the record's order */
 } ngx_http_clicktrack_stream_entry_t;
 
 
@@ -237,10 +233,6 @@ static ngx_int_t ngx_http_clicktrack_stream_entries(ngx_http_request_t *r,
     ngx_uint_t *n);
 static ngx_int_t ngx_http_clicktrack_stream_entry(redisReply *r,
     ngx_http_clicktrack_stream_entry_t *e);
-static ngx_int_t ngx_http_clicktrack_stream_scan(u_char *p, u_char *last,
-    ngx_str_t *field);
-static u_char *ngx_http_clicktrack_stream_skip_string(u_char *p,
-    u_char *last);
 static ngx_uint_t ngx_http_clicktrack_stream_match(
     ngx_http_clicktrack_stream_ctx_t *ctx,
     ngx_http_clicktrack_stream_entry_t *e);
@@ -255,8 +247,6 @@ static ngx_int_t ngx_http_clicktrack_stream_export(
     ngx_http_clicktrack_stream_entry_t *e, ngx_uint_t n);
 static size_t ngx_http_clicktrack_stream_csv_field(u_char *dst, ngx_str_t *v,
     u_char *tmp);
-static size_t ngx_http_clicktrack_stream_unescape(u_char *dst, u_char *p,
-    u_char *last);
 static size_t ngx_http_clicktrack_stream_message_size(
     ngx_http_clicktrack_stream_entry_t *e);
 static u_char *ngx_http_clicktrack_stream_message(u_char *p,
@@ -285,18 +275,20 @@ static ngx_msec_t ngx_http_clicktrack_stream_retry(
     ngx_http_clicktrack_stream_hub_t *hub);
 
 
-static ngx_str_t  ngx_http_clicktrack_stream_names[] = {
-    ngx_string("id"),
-    ngx_string("ts"),
-    ngx_string("type"),
-    ngx_string("category"),
-    ngx_string("label"),
-    ngx_string("url"),
-    ngx_string("referrer"),
-    ngx_string("visitor"),
-    ngx_string("session"),
-    ngx_string("host"),
-    ngx_string("ip")
+/* the CSV columns (SPEC section 6), in their order */
+
+static ngx_uint_t  ngx_http_clicktrack_stream_csv[] = {
+    NGX_HTTP_CLICKTRACK_F_ID,
+    NGX_HTTP_CLICKTRACK_F_TS,
+    NGX_HTTP_CLICKTRACK_F_TYPE,
+    NGX_HTTP_CLICKTRACK_F_CATEGORY,
+    NGX_HTTP_CLICKTRACK_F_LABEL,
+    NGX_HTTP_CLICKTRACK_F_URL,
+    NGX_HTTP_CLICKTRACK_F_REFERRER,
+    NGX_HTTP_CLICKTRACK_F_VISITOR,
+    NGX_HTTP_CLICKTRACK_F_SESSION,
+    NGX_HTTP_CLICKTRACK_F_HOST,
+    NGX_HTTP_CLICKTRACK_F_IP
 };
 
 
@@ -1625,7 +1617,7 @@ ngx_http_clicktrack_stream_entry(redisReply *r,
             e->json.data = p;
             e->json.len = fv->element[i + 1]->len;
 
-            if (ngx_http_clicktrack_stream_scan(p, p + e->json.len, e->field)
+            if (ngx_http_clicktrack_record_scan(p, p + e->json.len, e->field)
                 != NGX_OK)
             {
                 return NGX_DECLINED;
@@ -1636,166 +1628,6 @@ ngx_http_clicktrack_stream_entry(redisReply *r,
     }
 
     return NGX_DECLINED;
-}
-
-
-/*
- * The top-level members of a JSON object that CSV and the filters need,
- * raw (a string's content still escaped, without its quotes).  Nested
- * values are skipped whole, so a label can never pass for a member.
- */
-
-static ngx_int_t
-ngx_http_clicktrack_stream_scan(u_char *p, u_char *last, ngx_str_t *field)
-{
-    u_char      *name, *start, *end;
-    size_t       len;
-    ngx_uint_t   i, depth;
-
-    for (i = 0; i < NGX_HTTP_CLICKTRACK_NFIELDS; i++) {
-        field[i].len = 0;
-        field[i].data = NULL;
-    }
-
-    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-    {
-        p++;
-    }
-
-    if (p == last || *p++ != '{') {
-        return NGX_ERROR;
-    }
-
-    for ( ;; ) {
-        while (p < last && (*p == ' ' || *p == ',' || *p == '\t'
-                            || *p == '\r' || *p == '\n'))
-        {
-            p++;
-        }
-
-        if (p == last) {
-            return NGX_ERROR;
-        }
-
-        if (*p == '}') {
-            return NGX_OK;
-        }
-
-        if (*p != '"') {
-            return NGX_ERROR;
-        }
-
-        name = p + 1;
-        p = ngx_http_clicktrack_stream_skip_string(p, last);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        len = p - 1 - name;
-
-        while (p < last && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if (p == last || *p++ != ':') {
-            return NGX_ERROR;
-        }
-
-        while (p < last && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if (p == last) {
-            return NGX_ERROR;
-        }
-
-        if (*p == '{' || *p == '[') {
-            depth = 0;
-
-            while (p < last) {
-                if (*p == '"') {
-                    p = ngx_http_clicktrack_stream_skip_string(p, last);
-                    if (p == NULL) {
-                        return NGX_ERROR;
-                    }
-
-                    continue;
-                }
-
-                if (*p == '{' || *p == '[') {
-                    depth++;
-
-                } else if (*p == '}' || *p == ']') {
-                    if (--depth == 0) {
-                        p++;
-                        break;
-                    }
-                }
-
-                p++;
-            }
-
-            if (depth != 0) {
-                return NGX_ERROR;
-            }
-
-            continue;
-        }
-
-        if (*p == '"') {
-            start = p + 1;
-
-            p = ngx_http_clicktrack_stream_skip_string(p, last);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            end = p - 1;
-
-        } else {
-            /* a number, true, false, null */
-
-            start = p;
-
-            while (p < last && *p != ',' && *p != '}' && *p != ' ') {
-                p++;
-            }
-
-            end = p;
-        }
-
-        for (i = 0; i < NGX_HTTP_CLICKTRACK_NFIELDS; i++) {
-            if (ngx_http_clicktrack_stream_names[i].len == len
-                && ngx_strncmp(ngx_http_clicktrack_stream_names[i].data,
-                               name, len)
-                   == 0)
-            {
-                field[i].data = start;
-                field[i].len = end - start;
-                break;
-            }
-        }
-    }
-}
-
-
-/* p at an opening quote: the byte after the closing one, or NULL */
-
-static u_char *
-ngx_http_clicktrack_stream_skip_string(u_char *p, u_char *last)
-{
-    for (p++; p < last; p++) {
-        if (*p == '\\') {
-            p++;
-            continue;
-        }
-
-        if (*p == '"') {
-            return p + 1;
-        }
-    }
-
-    return NULL;
 }
 
 
@@ -2003,7 +1835,8 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
 {
     u_char              *p, *tmp;
     size_t               size, longest;
-    ngx_uint_t           i, k, f, first, json;
+    ngx_str_t           *v;
+    ngx_uint_t           i, k, f, col, first, json;
     ngx_buf_t           *b;
     ngx_http_request_t  *r;
 
@@ -2026,17 +1859,23 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
         }
 
     } else {
-        size = sizeof(NGX_HTTP_CLICKTRACK_CSV_HEADER);
+        size = sizeof("\r\n") - 1;
+
+        for (f = 0; f < NGX_HTTP_CLICKTRACK_CSV_COLUMNS; f++) {
+            col = ngx_http_clicktrack_stream_csv[f];
+            size += ngx_http_clicktrack_record_names[col].len + 1;
+        }
 
         for (i = 0; i < n; i++) {
 
             /* at worst every byte a doubled quote, plus the two quotes */
 
-            for (f = 0; f < NGX_HTTP_CLICKTRACK_NFIELDS; f++) {
-                size += 2 * e[i].field[f].len + 3;
+            for (f = 0; f < NGX_HTTP_CLICKTRACK_CSV_COLUMNS; f++) {
+                v = &e[i].field[ngx_http_clicktrack_stream_csv[f]];
+                size += 2 * v->len + 3;
 
-                if (e[i].field[f].len > longest) {
-                    longest = e[i].field[f].len;
+                if (v->len > longest) {
+                    longest = v->len;
                 }
             }
 
@@ -2065,8 +1904,18 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
         *p++ = '[';
 
     } else {
-        p = ngx_cpymem(p, NGX_HTTP_CLICKTRACK_CSV_HEADER,
-                       sizeof(NGX_HTTP_CLICKTRACK_CSV_HEADER) - 1);
+        for (f = 0; f < NGX_HTTP_CLICKTRACK_CSV_COLUMNS; f++) {
+            if (f) {
+                *p++ = ',';
+            }
+
+            col = ngx_http_clicktrack_stream_csv[f];
+            v = &ngx_http_clicktrack_record_names[col];
+            p = ngx_cpymem(p, v->data, v->len);
+        }
+
+        *p++ = '\r';
+        *p++ = '\n';
     }
 
     /* XREVRANGE: newest first; the export is oldest first */
@@ -2088,12 +1937,13 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
             continue;
         }
 
-        for (f = 0; f < NGX_HTTP_CLICKTRACK_NFIELDS; f++) {
+        for (f = 0; f < NGX_HTTP_CLICKTRACK_CSV_COLUMNS; f++) {
             if (f) {
                 *p++ = ',';
             }
 
-            p += ngx_http_clicktrack_stream_csv_field(p, &e[k].field[f], tmp);
+            v = &e[k].field[ngx_http_clicktrack_stream_csv[f]];
+            p += ngx_http_clicktrack_stream_csv_field(p, v, tmp);
         }
 
         *p++ = '\r';
@@ -2144,7 +1994,7 @@ ngx_http_clicktrack_stream_csv_field(u_char *dst, ngx_str_t *v, u_char *tmp)
         return 0;
     }
 
-    len = ngx_http_clicktrack_stream_unescape(tmp, v->data,
+    len = ngx_http_clicktrack_record_unescape(tmp, v->data,
                                               v->data + v->len);
     quote = 0;
 
@@ -2176,91 +2026,6 @@ ngx_http_clicktrack_stream_csv_field(u_char *dst, ngx_str_t *v, u_char *tmp)
     *p++ = '"';
 
     return p - dst;
-}
-
-
-/*
- * A JSON string's content to UTF-8; never longer than its input.  A lone
- * surrogate becomes U+FFFD.
- */
-
-static size_t
-ngx_http_clicktrack_stream_unescape(u_char *dst, u_char *p, u_char *last)
-{
-    u_char      *d;
-    uint32_t     c, lo;
-    ngx_int_t    n;
-    ngx_uint_t   i;
-
-    d = dst;
-
-    while (p < last) {
-
-        if (*p != '\\' || p + 1 == last) {
-            *d++ = *p++;
-            continue;
-        }
-
-        p++;
-
-        switch (*p++) {
-        case 'b': *d++ = '\b'; continue;
-        case 'f': *d++ = '\f'; continue;
-        case 'n': *d++ = '\n'; continue;
-        case 'r': *d++ = '\r'; continue;
-        case 't': *d++ = '\t'; continue;
-        case 'u': break;
-        default: *d++ = p[-1]; continue;
-        }
-
-        if (last - p < 4 || (n = ngx_hextoi(p, 4)) == NGX_ERROR) {
-            *d++ = '?';
-            continue;
-        }
-
-        c = (uint32_t) n;
-        p += 4;
-
-        if (c >= 0xd800 && c <= 0xdbff) {
-            lo = 0;
-
-            if (last - p >= 6 && p[0] == '\\' && p[1] == 'u'
-                && (n = ngx_hextoi(p + 2, 4)) != NGX_ERROR
-                && n >= 0xdc00 && n <= 0xdfff)
-            {
-                lo = (uint32_t) n;
-                p += 6;
-            }
-
-            c = lo ? 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00)
-                   : 0xfffd;
-
-        } else if (c >= 0xdc00 && c <= 0xdfff) {
-            c = 0xfffd;
-        }
-
-        if (c < 0x80) {
-            *d++ = (u_char) c;
-
-        } else if (c < 0x800) {
-            *d++ = (u_char) (0xc0 | (c >> 6));
-            *d++ = (u_char) (0x80 | (c & 0x3f));
-
-        } else if (c < 0x10000) {
-            *d++ = (u_char) (0xe0 | (c >> 12));
-            *d++ = (u_char) (0x80 | ((c >> 6) & 0x3f));
-            *d++ = (u_char) (0x80 | (c & 0x3f));
-
-        } else {
-            *d++ = (u_char) (0xf0 | (c >> 18));
-
-            for (i = 3; i > 0; i--) {
-                *d++ = (u_char) (0x80 | ((c >> (6 * (i - 1))) & 0x3f));
-            }
-        }
-    }
-
-    return d - dst;
 }
 
 

@@ -1,13 +1,14 @@
 #!/bin/sh
 #
 # Builds the event layer's test driver and fuzz target from the real
-# src/ngx_http_clicktrack_event.c and six nginx core files (pools, strings,
-# arrays, times), without the rest of nginx.
+# src/ngx_http_clicktrack_event.c and src/ngx_http_clicktrack_record.c (the
+# parsers and the record's writer) and six nginx core files (pools,
+# strings, arrays, times), without the rest of nginx.
 #
 #   util/fuzz/build.sh [warnings] [driver] [asan] [fuzz]
 #
-#   warnings  compile event.c alone with gcc and clang, -Werror and the
-#             module's warning flags
+#   warnings  compile event.c and record.c alone with gcc and clang,
+#             -Werror and the module's warning flags
 #   driver    $BUILD/event_driver       (gcc -O1 -g; for valgrind)
 #   asan      $BUILD/event_driver_asan  (clang, ASan + UBSan)
 #   fuzz      $BUILD/event_fuzz         (clang libFuzzer + ASan + UBSan)
@@ -35,6 +36,9 @@ CLANG=${CLANG:-clang}
 
 CORE="src/core/ngx_palloc.c src/core/ngx_string.c src/core/ngx_array.c
       src/core/ngx_times.c src/os/unix/ngx_alloc.c src/os/unix/ngx_time.c"
+
+UNITS="$ROOT/src/ngx_http_clicktrack_event.c
+       $ROOT/src/ngx_http_clicktrack_record.c"
 
 WARN="-Wall -Wextra -Wpointer-arith -Wno-unused-parameter -Werror"
 
@@ -159,8 +163,7 @@ link() {
             -o "$objs/$(basename "$f" .c).o"
     done
 
-    for f in "$ROOT/src/ngx_http_clicktrack_event.c" \
-             "$HERE/event_harness.c" "$4"
+    for f in $UNITS "$HERE/event_harness.c" "$4"
     do
         $cc -c $flags $WARN $INC "$f" -o "$objs/$(basename "$f" .c).o"
     done
@@ -175,9 +178,10 @@ warnings() {
         case $cc in
         *clang*) extra="-Wconditional-uninitialized" ;;
         esac
-        $cc -c -O2 $WARN $extra $INC \
-            "$ROOT/src/ngx_http_clicktrack_event.c" -o /dev/null
-        say "$cc: src/ngx_http_clicktrack_event.c is -Werror clean"
+        for f in $UNITS; do
+            $cc -c -O2 $WARN $extra $INC "$f" -o /dev/null
+            say "$cc: src/$(basename "$f") is -Werror clean"
+        done
     done
 }
 

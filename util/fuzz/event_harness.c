@@ -11,9 +11,10 @@
 
 
 /*
- * The harness links the real src/ngx_http_clicktrack_event.c with nginx's
- * own ngx_palloc.c, ngx_string.c, ngx_array.c, ngx_times.c, os/unix
- * ngx_alloc.c and ngx_time.c (see build.sh); this file gives the two
+ * The harness links the real src/ngx_http_clicktrack_event.c and
+ * src/ngx_http_clicktrack_record.c with nginx's own ngx_palloc.c,
+ * ngx_string.c, ngx_array.c, ngx_times.c, os/unix ngx_alloc.c and
+ * ngx_time.c (see build.sh); this file gives the two
  * globals those want from the rest of nginx.
  *
  * The record checker below is written apart from the encoder on purpose:
@@ -210,9 +211,8 @@ ngx_http_clicktrack_harness_run(u_char *data, size_t len, ngx_uint_t mode,
 
     ngx_memzero(&common, sizeof(ngx_http_clicktrack_common_t));
 
-    last = ngx_http_clicktrack_format_ts(common.ts,
-                                         ngx_http_clicktrack_harness_sec,
-                                         ngx_http_clicktrack_harness_msec);
+    last = ngx_http_clicktrack_record_format_ts(common.ts,
+               ngx_http_clicktrack_harness_sec, ngx_http_clicktrack_harness_msec);
 
     if (last != common.ts + NGX_HTTP_CLICKTRACK_TS_LEN) {
         fprintf(stderr, "BUG: format_ts wrote %lu bytes\n",
@@ -229,7 +229,7 @@ ngx_http_clicktrack_harness_run(u_char *data, size_t len, ngx_uint_t mode,
     for (n = 0; n < nevents; n++) {
         ngx_http_clicktrack_harness_fill(&events[n], n + 1);
 
-        size = ngx_http_clicktrack_event_json_max(&events[n], &common);
+        size = ngx_http_clicktrack_record_max(&events[n], &common);
 
         /* exactly the announced bound: a write past it is caught */
         buf = malloc(size);
@@ -238,8 +238,7 @@ ngx_http_clicktrack_harness_run(u_char *data, size_t len, ngx_uint_t mode,
             return NGX_ERROR;
         }
 
-        last = ngx_http_clicktrack_event_json_write(buf, &events[n],
-                                                    &common);
+        last = ngx_http_clicktrack_record_write(buf, &events[n], &common);
 
         if ((size_t) (last - buf) > size) {
             fprintf(stderr, "BUG: event %lu: json_max %lu, wrote %lu\n",

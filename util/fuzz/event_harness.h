@@ -15,7 +15,8 @@
 
 
 /*
- * Drives src/ngx_http_clicktrack_event.c the way the beacon handler does,
+ * Drives the parsers (src/ngx_http_clicktrack_event.c) and the record's
+ * writer (src/ngx_http_clicktrack_record.c) the way the beacon handler does,
  * with fixed id, time, host, ip, ua and clicktrack_field values, and checks
  * every line it produces (see event_harness.c).  Shared by the command
  * line driver and the libFuzzer target.
