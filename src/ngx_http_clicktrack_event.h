@@ -17,8 +17,9 @@
 /*
  * The event layer: beacon keys in, events out (the record unit writes
  * them).  It knows nothing of nginx's request objects (only ngx_core), so
- * that a fuzzer can drive it directly.  Parsers return NGX_OK, NGX_DECLINED (bad input: *err names the
- * key or the fault, allocated from the pool) or NGX_ERROR (out of memory).
+ * that a fuzzer can drive it directly.  Parsers return NGX_OK,
+ * NGX_DECLINED (bad input: *err names the key or the fault, allocated from
+ * the pool) or NGX_ERROR (out of memory).
  */
 
 
