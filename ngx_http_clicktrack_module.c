@@ -11,6 +11,7 @@
 #include "ngx_http_clicktrack_module.h"
 #include "ngx_http_clicktrack_event.h"
 #include "ngx_http_clicktrack_beacon.h"
+#include "ngx_http_clicktrack_filter.h"
 #include "ngx_http_clicktrack_queue.h"
 #include "ngx_http_clicktrack_status.h"
 #include "ngx_http_clicktrack_stream.h"
@@ -355,7 +356,7 @@ ngx_http_clicktrack_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
-    if (ngx_http_clicktrack_beacon_init(cf) != NGX_OK) {
+    if (ngx_http_clicktrack_filter_init(cf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

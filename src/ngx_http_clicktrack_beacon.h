@@ -13,7 +13,6 @@
 #include <ngx_http.h>
 
 
-ngx_int_t ngx_http_clicktrack_beacon_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_clicktrack_beacon_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clicktrack_visitor_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);

@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_clicktrack_event.h"
+#include "ngx_http_clicktrack_json.h"
 
 #if (defined __SSE2__ && defined __GNUC__)
 #include <emmintrin.h>
@@ -59,25 +60,11 @@
 #define NGX_HTTP_CLICKTRACK_KEY_PROP     9    /* form "p.NAME" */
 #define NGX_HTTP_CLICKTRACK_KEY_IGNORE   10   /* "_" and unknown keys */
 
-/* room for an error message: the longest holds a quoted 64-byte name */
-#define NGX_HTTP_CLICKTRACK_ERR_LEN      512
-
 /* a name quoted in a message: at most this many input bytes */
 #define NGX_HTTP_CLICKTRACK_ERR_NAME     64
 #define NGX_HTTP_CLICKTRACK_ERR_NAME_LEN  (NGX_HTTP_CLICKTRACK_ERR_NAME * 4 + 3)
 
 
-typedef struct {
-    u_char                          *start;
-    u_char                          *pos;
-    u_char                          *end;
-    ngx_pool_t                      *pool;
-    ngx_str_t                       *err;
-} ngx_http_clicktrack_json_t;
-
-
-static ngx_int_t ngx_cdecl ngx_http_clicktrack_error(ngx_pool_t *pool,
-    ngx_str_t *err, const char *fmt, ...);
 static u_char *ngx_http_clicktrack_printable(u_char *dst, u_char *src,
     size_t len);
 static ngx_uint_t ngx_http_clicktrack_key(ngx_str_t *name,
@@ -100,26 +87,6 @@ static ngx_int_t ngx_http_clicktrack_form_pair(ngx_pool_t *pool,
     ngx_http_clicktrack_event_t *ev, u_char *p, u_char *eq, u_char *last,
     ngx_uint_t *seen, ngx_str_t *err);
 
-static void ngx_http_clicktrack_json_ws(ngx_http_clicktrack_json_t *j);
-static ngx_int_t ngx_http_clicktrack_json_malformed(
-    ngx_http_clicktrack_json_t *j, u_char *p);
-static ngx_int_t ngx_http_clicktrack_json_scan_string(
-    ngx_http_clicktrack_json_t *j, ngx_uint_t *escaped);
-static ngx_int_t ngx_http_clicktrack_json_string(
-    ngx_http_clicktrack_json_t *j, ngx_str_t *s);
-static ngx_uint_t ngx_http_clicktrack_json_hex4(u_char *p);
-static ngx_int_t ngx_http_clicktrack_json_number(
-    ngx_http_clicktrack_json_t *j, ngx_str_t *s);
-static ngx_int_t ngx_http_clicktrack_json_literal(
-    ngx_http_clicktrack_json_t *j, const char *lit, size_t n);
-static ngx_int_t ngx_http_clicktrack_json_skip_scalar(
-    ngx_http_clicktrack_json_t *j);
-static ngx_int_t ngx_http_clicktrack_json_skip(ngx_http_clicktrack_json_t *j,
-    ngx_uint_t depth);
-static ngx_int_t ngx_http_clicktrack_json_member(
-    ngx_http_clicktrack_json_t *j, ngx_str_t *name);
-static ngx_int_t ngx_http_clicktrack_json_next(ngx_http_clicktrack_json_t *j,
-    u_char close);
 static ngx_int_t ngx_http_clicktrack_json_event(
     ngx_http_clicktrack_json_t *j, ngx_http_clicktrack_event_t *ev,
     ngx_uint_t depth);
@@ -129,7 +96,6 @@ static ngx_int_t ngx_http_clicktrack_json_props(
 static ngx_int_t ngx_http_clicktrack_json_wrong_type(
     ngx_http_clicktrack_json_t *j, ngx_uint_t depth, const char *fmt,
     ngx_str_t *name);
-
 
 
 /* indexed by NGX_HTTP_CLICKTRACK_KEY_* */
@@ -146,38 +112,9 @@ static ngx_str_t  ngx_http_clicktrack_keys[] = {
 };
 
 
-
-
 static u_char  ngx_http_clicktrack_true[] = "true";
 static u_char  ngx_http_clicktrack_false[] = "false";
 static u_char  ngx_http_clicktrack_hex[] = "0123456789abcdef";
-
-
-
-/* errors */
-
-
-static ngx_int_t ngx_cdecl
-ngx_http_clicktrack_error(ngx_pool_t *pool, ngx_str_t *err,
-    const char *fmt, ...)
-{
-    u_char   *p, *last;
-    va_list   args;
-
-    p = ngx_pnalloc(pool, NGX_HTTP_CLICKTRACK_ERR_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    va_start(args, fmt);
-    last = ngx_vslprintf(p, p + NGX_HTTP_CLICKTRACK_ERR_LEN, fmt, args);
-    va_end(args);
-
-    err->data = p;
-    err->len = last - p;
-
-    return NGX_DECLINED;
-}
 
 
 /*
@@ -264,8 +201,9 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
     name = &ngx_http_clicktrack_keys[key];
 
     if (*seen & ((ngx_uint_t) 1 << key)) {
-        return ngx_http_clicktrack_error(pool, err, "duplicate key \"%V\"",
-                                         name);
+        return ngx_http_clicktrack_record_error(pool, err,
+            "duplicate key \"%V\"",
+            name);
     }
 
     *seen |= (ngx_uint_t) 1 << key;
@@ -277,10 +215,10 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
         rc = ngx_http_clicktrack_record_type(pool, value, &ev->type);
 
         if (rc == NGX_DECLINED) {
-            return ngx_http_clicktrack_error(pool, err,
-                                             "invalid \"t\": 1-%d of "
-                                             "[a-z0-9_.:-]",
-                                             NGX_HTTP_CLICKTRACK_MAX_TYPE);
+            return ngx_http_clicktrack_record_error(pool, err,
+                "invalid \"t\": 1-%d of "
+                "[a-z0-9_.:-]",
+                NGX_HTTP_CLICKTRACK_MAX_TYPE);
         }
 
         return rc;
@@ -311,11 +249,11 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
         if (ngx_http_clicktrack_record_valid_id(value->data, value->len)
             != NGX_OK)
         {
-            return ngx_http_clicktrack_error(pool, err,
-                                             "invalid \"%V\": %d-%d of "
-                                             "[A-Za-z0-9_-]", name,
-                                             NGX_HTTP_CLICKTRACK_MIN_ID,
-                                             NGX_HTTP_CLICKTRACK_MAX_ID);
+            return ngx_http_clicktrack_record_error(pool, err,
+                                                    "invalid \"%V\": %d-%d of "
+                                                    "[A-Za-z0-9_-]", name,
+                                                    NGX_HTTP_CLICKTRACK_MIN_ID,
+                                                    NGX_HTTP_CLICKTRACK_MAX_ID);
         }
 
         if (key == NGX_HTTP_CLICKTRACK_KEY_V) {
@@ -333,17 +271,18 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
                                          &ev->client_ts)
             != NGX_OK)
         {
-            return ngx_http_clicktrack_error(pool, err,
-                                             "invalid \"ts\": integer "
-                                             "milliseconds, 1 <= ts < 2^53");
+            return ngx_http_clicktrack_record_error(pool, err,
+                "invalid \"ts\": integer "
+                "milliseconds, 1 <= ts < 2^53");
         }
 
         return NGX_OK;
     }
 
     if (value->len > max) {
-        return ngx_http_clicktrack_error(pool, err, "\"%V\" over %uz bytes",
-                                         name, max);
+        return ngx_http_clicktrack_record_error(pool, err,
+            "\"%V\" over %uz bytes",
+            name, max);
     }
 
     *field = *value;
@@ -430,8 +369,9 @@ ngx_http_clicktrack_prop_name(ngx_pool_t *pool, ngx_str_t *name,
 
     last = ngx_http_clicktrack_printable(buf, name->data, name->len);
 
-    return ngx_http_clicktrack_error(pool, err, "invalid prop name \"%*s\"",
-                                     (size_t) (last - buf), buf);
+    return ngx_http_clicktrack_record_error(pool, err,
+        "invalid prop name \"%*s\"",
+        (size_t) (last - buf), buf);
 }
 
 
@@ -455,21 +395,21 @@ ngx_http_clicktrack_add_prop(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
         if (ev->props[i].name.len == name->len
             && ngx_memcmp(ev->props[i].name.data, name->data, name->len) == 0)
         {
-            return ngx_http_clicktrack_error(pool, err,
-                                             "duplicate prop \"%V\"", name);
+            return ngx_http_clicktrack_record_error(pool, err,
+                "duplicate prop \"%V\"", name);
         }
     }
 
     if (value->len > NGX_HTTP_CLICKTRACK_MAX_PROP_VALUE) {
-        return ngx_http_clicktrack_error(pool, err,
-                                         "prop \"%V\" over %d bytes", name,
-                                         NGX_HTTP_CLICKTRACK_MAX_PROP_VALUE);
+        return ngx_http_clicktrack_record_error(pool, err,
+            "prop \"%V\" over %d bytes", name,
+            NGX_HTTP_CLICKTRACK_MAX_PROP_VALUE);
     }
 
     if (ev->nprops == NGX_HTTP_CLICKTRACK_MAX_PROPS) {
-        return ngx_http_clicktrack_error(pool, err,
-                                         "too many props (max %d)",
-                                         NGX_HTTP_CLICKTRACK_MAX_PROPS);
+        return ngx_http_clicktrack_record_error(pool, err,
+                                                "too many props (max %d)",
+                                                NGX_HTTP_CLICKTRACK_MAX_PROPS);
     }
 
     if (ev->props == NULL) {
@@ -555,8 +495,8 @@ ngx_http_clicktrack_form_pair(ngx_pool_t *pool,
     rc = ngx_http_clicktrack_form_decode(pool, p, end - p, &key);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_clicktrack_error(pool, err,
-                                         "malformed percent-encoding in key");
+        return ngx_http_clicktrack_record_error(pool, err,
+            "malformed percent-encoding in key");
     }
 
     if (rc != NGX_OK) {
@@ -588,9 +528,9 @@ ngx_http_clicktrack_form_pair(ngx_pool_t *pool,
     rc = ngx_http_clicktrack_form_decode(pool, eq + 1, last - eq - 1, &value);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_clicktrack_error(pool, err,
-                                         "malformed percent-encoding in "
-                                         "\"%V\"", &key);
+        return ngx_http_clicktrack_record_error(pool, err,
+                                                "malformed percent-encoding in "
+                                                "\"%V\"", &key);
     }
 
     if (rc != NGX_OK) {
@@ -745,9 +685,9 @@ ngx_http_clicktrack_parse_json(ngx_pool_t *pool, u_char *p, size_t len,
         if (c == '"' || c == '-' || (c >= '0' && c <= '9')
             || c == 't' || c == 'f' || c == 'n')
         {
-            return ngx_http_clicktrack_error(pool, err,
-                                             "JSON must be an object or an "
-                                             "array of objects");
+            return ngx_http_clicktrack_record_error(pool, err,
+                "JSON must be an object or an "
+                "array of objects");
         }
 
         return ngx_http_clicktrack_json_malformed(&j, j.pos);
@@ -764,7 +704,7 @@ ngx_http_clicktrack_parse_json(ngx_pool_t *pool, u_char *p, size_t len,
             return ngx_http_clicktrack_json_malformed(&j, j.pos);
         }
 
-        return ngx_http_clicktrack_error(pool, err, "empty batch");
+        return ngx_http_clicktrack_record_error(pool, err, "empty batch");
     }
 
     if (ngx_array_init(&batch, pool, max_batch < 8 ? max_batch + 1 : 8,
@@ -787,18 +727,18 @@ ngx_http_clicktrack_parse_json(ngx_pool_t *pool, u_char *p, size_t len,
             if (c == '"' || c == '[' || c == '-' || (c >= '0' && c <= '9')
                 || c == 't' || c == 'f' || c == 'n')
             {
-                return ngx_http_clicktrack_error(pool, err,
-                                                 "event %ui is not an object",
-                                                 batch.nelts + 1);
+                return ngx_http_clicktrack_record_error(pool, err,
+                    "event %ui is not an object",
+                    batch.nelts + 1);
             }
 
             return ngx_http_clicktrack_json_malformed(&j, j.pos);
         }
 
         if (batch.nelts == max_batch) {
-            return ngx_http_clicktrack_error(pool, err,
-                                             "batch over %ui events",
-                                             max_batch);
+            return ngx_http_clicktrack_record_error(pool, err,
+                                                    "batch over %ui events",
+                                                    max_batch);
         }
 
         ev = ngx_array_push(&batch);
@@ -813,8 +753,8 @@ ngx_http_clicktrack_parse_json(ngx_pool_t *pool, u_char *p, size_t len,
         if (rc == NGX_DECLINED) {
             inner = *err;
 
-            return ngx_http_clicktrack_error(pool, err, "event %ui: %V",
-                                             batch.nelts, &inner);
+            return ngx_http_clicktrack_record_error(pool, err, "event %ui: %V",
+                                                    batch.nelts, &inner);
         }
 
         if (rc != NGX_OK) {
@@ -851,525 +791,6 @@ done:
 }
 
 
-static void
-ngx_http_clicktrack_json_ws(ngx_http_clicktrack_json_t *j)
-{
-    while (j->pos < j->end) {
-        switch (*j->pos) {
-        case ' ':
-        case '\t':
-        case '\n':
-        case '\r':
-            j->pos++;
-            continue;
-        }
-
-        break;
-    }
-}
-
-
-/*
- * NGX_DECLINED with the reason, or NGX_ERROR.  Spelled out rather than
- * passed on from ngx_http_clicktrack_error(): the clang static analyzer
- * does not follow a variadic call, so it would take NGX_OK as a possible
- * answer and walk every malformed-JSON path on with the name or value
- * never set (make lint).
- */
-
-static ngx_int_t
-ngx_http_clicktrack_json_malformed(ngx_http_clicktrack_json_t *j, u_char *p)
-{
-    if (ngx_http_clicktrack_error(j->pool, j->err,
-                                  "malformed JSON at byte %uz",
-                                  (size_t) (p - j->start))
-        == NGX_ERROR)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_DECLINED;
-}
-
-
-/*
- * Checks the string at j->pos (on its '"') and moves past it; *escaped
- * tells whether it holds any escape.
- */
-
-static ngx_int_t
-ngx_http_clicktrack_json_scan_string(ngx_http_clicktrack_json_t *j,
-    ngx_uint_t *escaped)
-{
-    u_char      *p, *end;
-    ngx_uint_t   i;
-
-    *escaped = 0;
-
-    end = j->end;
-    p = j->pos + 1;
-
-    for ( ;; ) {
-
-        if (p == end) {
-            return ngx_http_clicktrack_json_malformed(j, p);
-        }
-
-        if (*p == '"') {
-            break;
-        }
-
-        if (*p < 0x20) {
-            return ngx_http_clicktrack_json_malformed(j, p);
-        }
-
-        if (*p != '\\') {
-            p++;
-            continue;
-        }
-
-        *escaped = 1;
-
-        if (++p == end) {
-            return ngx_http_clicktrack_json_malformed(j, p);
-        }
-
-        switch (*p) {
-
-        case '"':
-        case '\\':
-        case '/':
-        case 'b':
-        case 'f':
-        case 'n':
-        case 'r':
-        case 't':
-            p++;
-            continue;
-
-        case 'u':
-            for (i = 1; i <= 4; i++) {
-                if (p + i == end) {
-                    return ngx_http_clicktrack_json_malformed(j, p + i);
-                }
-
-                if (ngx_hextoi(p + i, 1) == NGX_ERROR) {
-                    return ngx_http_clicktrack_json_malformed(j, p + i);
-                }
-            }
-
-            p += 5;
-            continue;
-
-        default:
-            return ngx_http_clicktrack_json_malformed(j, p);
-        }
-    }
-
-    j->pos = p + 1;
-
-    return NGX_OK;
-}
-
-
-/* the four hex digits at p, already checked */
-
-static ngx_uint_t
-ngx_http_clicktrack_json_hex4(u_char *p)
-{
-    return (ngx_uint_t) ngx_hextoi(p, 4);
-}
-
-
-/*
- * The string at j->pos, decoded: without escapes it points into the
- * input, else to a copy (never longer than the escaped text).
- */
-
-static ngx_int_t
-ngx_http_clicktrack_json_string(ngx_http_clicktrack_json_t *j, ngx_str_t *s)
-{
-    u_char      c, *d, *p, *last;
-    ngx_int_t   rc;
-    ngx_uint_t  escaped, cp, lo;
-
-    p = j->pos + 1;
-
-    rc = ngx_http_clicktrack_json_scan_string(j, &escaped);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    last = j->pos - 1;
-
-    if (!escaped) {
-        s->data = p;
-        s->len = last - p;
-        return NGX_OK;
-    }
-
-    d = ngx_pnalloc(j->pool, last - p);
-    if (d == NULL) {
-        return NGX_ERROR;
-    }
-
-    s->data = d;
-
-    while (p < last) {
-
-        if (*p != '\\') {
-            *d++ = *p++;
-            continue;
-        }
-
-        p++;
-        c = *p++;
-
-        switch (c) {
-        case 'b':
-            *d++ = '\b';
-            continue;
-        case 'f':
-            *d++ = '\f';
-            continue;
-        case 'n':
-            *d++ = '\n';
-            continue;
-        case 'r':
-            *d++ = '\r';
-            continue;
-        case 't':
-            *d++ = '\t';
-            continue;
-        case 'u':
-            break;
-        default:            /* '"', '\\', '/' */
-            *d++ = c;
-            continue;
-        }
-
-        cp = ngx_http_clicktrack_json_hex4(p);
-        p += 4;
-
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-
-            /* a high surrogate: a low one must follow, else U+FFFD */
-
-            if (last - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-                lo = ngx_http_clicktrack_json_hex4(p + 2);
-
-                if (lo >= 0xdc00 && lo <= 0xdfff) {
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    p += 6;
-
-                } else {
-                    cp = 0xfffd;
-                }
-
-            } else {
-                cp = 0xfffd;
-            }
-
-        } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-            cp = 0xfffd;
-        }
-
-        d = ngx_http_clicktrack_record_utf8_put(d, cp);
-    }
-
-    s->len = d - s->data;
-
-    return NGX_OK;
-}
-
-
-/* RFC 8259: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)? */
-
-static ngx_int_t
-ngx_http_clicktrack_json_number(ngx_http_clicktrack_json_t *j, ngx_str_t *s)
-{
-    u_char  *p, *end;
-
-    p = j->pos;
-    end = j->end;
-
-    if (p < end && *p == '-') {
-        p++;
-    }
-
-    if (p == end) {
-        return ngx_http_clicktrack_json_malformed(j, p);
-    }
-
-    if (*p == '0') {
-        p++;
-
-    } else if (*p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-
-    } else {
-        return ngx_http_clicktrack_json_malformed(j, p);
-    }
-
-    if (p < end && *p == '.') {
-        p++;
-
-        if (p == end || *p < '0' || *p > '9') {
-            return ngx_http_clicktrack_json_malformed(j, p);
-        }
-
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-
-        if (p < end && (*p == '+' || *p == '-')) {
-            p++;
-        }
-
-        if (p == end || *p < '0' || *p > '9') {
-            return ngx_http_clicktrack_json_malformed(j, p);
-        }
-
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    s->data = j->pos;
-    s->len = p - j->pos;
-
-    j->pos = p;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_clicktrack_json_literal(ngx_http_clicktrack_json_t *j,
-    const char *lit, size_t n)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (j->pos + i == j->end || j->pos[i] != (u_char) lit[i]) {
-            return ngx_http_clicktrack_json_malformed(j, j->pos + i);
-        }
-    }
-
-    j->pos += n;
-
-    return NGX_OK;
-}
-
-
-/* a string, number or literal at j->pos (not a container) */
-
-static ngx_int_t
-ngx_http_clicktrack_json_skip_scalar(ngx_http_clicktrack_json_t *j)
-{
-    ngx_str_t   s;
-    ngx_uint_t  escaped;
-
-    if (j->pos == j->end) {
-        return ngx_http_clicktrack_json_malformed(j, j->pos);
-    }
-
-    switch (*j->pos) {
-
-    case '"':
-        return ngx_http_clicktrack_json_scan_string(j, &escaped);
-
-    case 't':
-        return ngx_http_clicktrack_json_literal(j, "true", 4);
-
-    case 'f':
-        return ngx_http_clicktrack_json_literal(j, "false", 5);
-
-    case 'n':
-        return ngx_http_clicktrack_json_literal(j, "null", 4);
-
-    default:
-        return ngx_http_clicktrack_json_number(j, &s);
-    }
-}
-
-
-/*
- * Checks and moves past any value at j->pos, without recursion: a stack
- * of the open containers, depth of them already open around the value.
- */
-
-static ngx_int_t
-ngx_http_clicktrack_json_skip(ngx_http_clicktrack_json_t *j,
-    ngx_uint_t depth)
-{
-    u_char      c;
-    ngx_int_t   rc;
-    ngx_uint_t  n, escaped;
-    u_char      stack[NGX_HTTP_CLICKTRACK_MAX_DEPTH];
-
-    n = 0;
-
-    for ( ;; ) {
-
-        /* a value is expected at j->pos */
-
-        ngx_http_clicktrack_json_ws(j);
-
-        if (j->pos < j->end && (*j->pos == '{' || *j->pos == '[')) {
-
-            if (depth + n + 1 > NGX_HTTP_CLICKTRACK_MAX_DEPTH) {
-                return ngx_http_clicktrack_error(j->pool, j->err,
-                                                 "JSON nested too deeply");
-            }
-
-            c = *j->pos++;
-            stack[n++] = (c == '{') ? '}' : ']';
-
-            ngx_http_clicktrack_json_ws(j);
-
-            if (j->pos < j->end && *j->pos == stack[n - 1]) {
-                /* empty */
-                j->pos++;
-                n--;
-                goto next;
-            }
-
-            if (c == '[') {
-                continue;
-            }
-
-            goto member;
-        }
-
-        rc = ngx_http_clicktrack_json_skip_scalar(j);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-    next:
-
-        /* after a value: the end, or a separator, or a close */
-
-        if (n == 0) {
-            return NGX_OK;
-        }
-
-        ngx_http_clicktrack_json_ws(j);
-
-        if (j->pos == j->end) {
-            return ngx_http_clicktrack_json_malformed(j, j->pos);
-        }
-
-        if (*j->pos == stack[n - 1]) {
-            j->pos++;
-            n--;
-            goto next;
-        }
-
-        if (*j->pos != ',') {
-            return ngx_http_clicktrack_json_malformed(j, j->pos);
-        }
-
-        j->pos++;
-
-        if (stack[n - 1] == ']') {
-            continue;
-        }
-
-    member:
-
-        /* in an object: "name" : */
-
-        ngx_http_clicktrack_json_ws(j);
-
-        if (j->pos == j->end || *j->pos != '"') {
-            return ngx_http_clicktrack_json_malformed(j, j->pos);
-        }
-
-        rc = ngx_http_clicktrack_json_scan_string(j, &escaped);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        ngx_http_clicktrack_json_ws(j);
-
-        if (j->pos == j->end || *j->pos != ':') {
-            return ngx_http_clicktrack_json_malformed(j, j->pos);
-        }
-
-        j->pos++;
-    }
-}
-
-
-/* an object member's name and ':', leaving j->pos on the value */
-
-static ngx_int_t
-ngx_http_clicktrack_json_member(ngx_http_clicktrack_json_t *j,
-    ngx_str_t *name)
-{
-    ngx_int_t  rc;
-
-    ngx_http_clicktrack_json_ws(j);
-
-    if (j->pos == j->end || *j->pos != '"') {
-        return ngx_http_clicktrack_json_malformed(j, j->pos);
-    }
-
-    rc = ngx_http_clicktrack_json_string(j, name);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    ngx_http_clicktrack_json_ws(j);
-
-    if (j->pos == j->end || *j->pos != ':') {
-        return ngx_http_clicktrack_json_malformed(j, j->pos);
-    }
-
-    j->pos++;
-
-    ngx_http_clicktrack_json_ws(j);
-
-    if (j->pos == j->end) {
-        return ngx_http_clicktrack_json_malformed(j, j->pos);
-    }
-
-    return NGX_OK;
-}
-
-
-/* after a member: NGX_AGAIN on ',', NGX_OK on close */
-
-static ngx_int_t
-ngx_http_clicktrack_json_next(ngx_http_clicktrack_json_t *j, u_char close)
-{
-    ngx_http_clicktrack_json_ws(j);
-
-    if (j->pos < j->end) {
-
-        if (*j->pos == ',') {
-            j->pos++;
-            return NGX_AGAIN;
-        }
-
-        if (*j->pos == close) {
-            j->pos++;
-            return NGX_OK;
-        }
-    }
-
-    return ngx_http_clicktrack_json_malformed(j, j->pos);
-}
-
-
 /* a value of the wrong type: still checked (and skipped), then rejected */
 
 static ngx_int_t
@@ -1383,7 +804,7 @@ ngx_http_clicktrack_json_wrong_type(ngx_http_clicktrack_json_t *j,
         return rc;
     }
 
-    return ngx_http_clicktrack_error(j->pool, j->err, fmt, name);
+    return ngx_http_clicktrack_record_error(j->pool, j->err, fmt, name);
 }
 
 
@@ -1437,15 +858,15 @@ ngx_http_clicktrack_json_event(ngx_http_clicktrack_json_t *j,
             }
 
             if (seen & ((ngx_uint_t) 1 << k)) {
-                return ngx_http_clicktrack_error(j->pool, j->err,
-                                                 "duplicate key \"p\"");
+                return ngx_http_clicktrack_record_error(j->pool, j->err,
+                                                        "duplicate key \"p\"");
             }
 
             seen |= (ngx_uint_t) 1 << k;
 
             if (depth + 1 > NGX_HTTP_CLICKTRACK_MAX_DEPTH) {
-                return ngx_http_clicktrack_error(j->pool, j->err,
-                                                 "JSON nested too deeply");
+                return ngx_http_clicktrack_record_error(j->pool, j->err,
+                    "JSON nested too deeply");
             }
 
             rc = ngx_http_clicktrack_json_props(j, ev, depth + 1);

@@ -15,6 +15,10 @@
 #endif
 
 
+/* room for a fault's message: the longest holds a quoted 64-byte name */
+#define NGX_HTTP_CLICKTRACK_ERR_LEN      512
+
+
 /*
  * The writer leaves "id" / "ts" out when their first byte is NUL (not
  * filled in), and any string of zero length.  Invalid UTF-8 is replaced
@@ -76,7 +80,30 @@ static u_char  ngx_http_clicktrack_record_plain[256] = {
 };
 
 
-/* the rules */
+/* the rules, and the messages that name a fault */
+
+
+ngx_int_t ngx_cdecl
+ngx_http_clicktrack_record_error(ngx_pool_t *pool, ngx_str_t *err,
+    const char *fmt, ...)
+{
+    u_char   *p, *last;
+    va_list   args;
+
+    p = ngx_pnalloc(pool, NGX_HTTP_CLICKTRACK_ERR_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(p, p + NGX_HTTP_CLICKTRACK_ERR_LEN, fmt, args);
+    va_end(args);
+
+    err->data = p;
+    err->len = last - p;
+
+    return NGX_DECLINED;
+}
 
 
 ngx_int_t

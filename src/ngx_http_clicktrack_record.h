@@ -30,7 +30,6 @@
 #define NGX_HTTP_CLICKTRACK_MAX_PROPS      20
 #define NGX_HTTP_CLICKTRACK_MAX_PROP_NAME  64
 #define NGX_HTTP_CLICKTRACK_MAX_PROP_VALUE 512
-#define NGX_HTTP_CLICKTRACK_MAX_DEPTH      32
 
 /* 2^53: client_ts must stay below it */
 #define NGX_HTTP_CLICKTRACK_MAX_TS         9007199254740992LL
@@ -132,6 +131,13 @@ typedef enum {
 /* the keys' names, by NGX_HTTP_CLICKTRACK_F_*, then a null string */
 extern ngx_str_t  ngx_http_clicktrack_record_names[];
 
+
+/*
+ * A message naming what is wrong with a beacon's input, from the pool:
+ * NGX_DECLINED with *err set, or NGX_ERROR when out of memory.
+ */
+ngx_int_t ngx_cdecl ngx_http_clicktrack_record_error(ngx_pool_t *pool,
+    ngx_str_t *err, const char *fmt, ...);
 
 /*
  * The type rule: 1-32 of [a-z0-9_.:-], upper case letters taken and

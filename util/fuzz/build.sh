@@ -38,6 +38,7 @@ CORE="src/core/ngx_palloc.c src/core/ngx_string.c src/core/ngx_array.c
       src/core/ngx_times.c src/os/unix/ngx_alloc.c src/os/unix/ngx_time.c"
 
 UNITS="$ROOT/src/ngx_http_clicktrack_event.c
+       $ROOT/src/ngx_http_clicktrack_json.c
        $ROOT/src/ngx_http_clicktrack_record.c"
 
 WARN="-Wall -Wextra -Wpointer-arith -Wno-unused-parameter -Werror"
