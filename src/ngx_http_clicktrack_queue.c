@@ -86,6 +86,10 @@ struct ngx_http_clicktrack_queue_s {
     ngx_event_t                      watch_timer;
     ngx_event_t                      shutdown_timer;
 
+    /* the spool's replay: the recent streams its lines name, and a tick */
+    ngx_array_t                      recents;
+    ngx_event_t                      replay_tick;
+
     ngx_uint_t                       drops;     /* not logged yet */
     time_t                           drop_logged;
     time_t                           xadd_logged;
@@ -120,6 +124,12 @@ static void ngx_http_clicktrack_queue_cleanup(void *data);
 static ngx_int_t ngx_http_clicktrack_queue_put(ngx_http_clicktrack_queue_t *q,
     ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
     size_t len, ngx_uint_t from);
+static ngx_uint_t ngx_http_clicktrack_queue_open(
+    ngx_http_clicktrack_queue_t *q);
+static void ngx_http_clicktrack_queue_tick(ngx_event_t *ev);
+static void ngx_http_clicktrack_queue_replay(ngx_http_clicktrack_queue_t *q);
+static ngx_http_clicktrack_recent_t *ngx_http_clicktrack_queue_recent_of(
+    ngx_http_clicktrack_queue_t *q, ngx_http_clicktrack_spool_event_t *ev);
 
 
 ngx_int_t
@@ -213,12 +223,25 @@ ngx_http_clicktrack_queue_init(ngx_cycle_t *cycle,
     q->redis.data = q;
 
     if (mcf->spool) {
-        q->spool = ngx_http_clicktrack_spool_init(cycle, mcf, q);
+        q->spool = ngx_http_clicktrack_spool_init(cycle, mcf);
 
-        if (q->spool == NULL) {
+        if (q->spool == NULL
+            || ngx_array_init(&q->recents, cycle->pool, 4,
+                              sizeof(ngx_http_clicktrack_recent_t *))
+               != NGX_OK)
+        {
             ngx_free(q->start);
             return NGX_ERROR;
         }
+
+        q->replay_tick.handler = ngx_http_clicktrack_queue_tick;
+        q->replay_tick.data = q;
+        q->replay_tick.log = cycle->log;
+        q->replay_tick.cancelable = 1;
+
+        /* leftovers are looked for at once */
+
+        ngx_add_timer(&q->replay_tick, 1);
     }
 
     mcf->queue = q;
@@ -237,6 +260,10 @@ ngx_http_clicktrack_queue_exit(ngx_http_clicktrack_queue_t *q)
     ngx_http_clicktrack_queue_discard(q, "at exit");
 
     if (q->spool) {
+        if (q->replay_tick.timer_set) {
+            ngx_del_timer(&q->replay_tick);
+        }
+
         ngx_http_clicktrack_spool_exit(q->spool);
         q->spool = NULL;
     }
@@ -316,24 +343,118 @@ ngx_http_clicktrack_queue_push(ngx_http_clicktrack_queue_t *q,
 
 
 /*
- * An event read back from the spool, taken only while Redis answers and
- * the queue is less than half full, so that live events keep their room.
+ * The queue replays the spool: it takes the events read back while Redis
+ * answers and it is less than half full, so that live events keep their
+ * room; once a second (the tick), when Redis answers again, and when
+ * Redis confirms events read back, which lets the spool read on.
  */
 
-ngx_int_t
-ngx_http_clicktrack_queue_replay(ngx_http_clicktrack_queue_t *q,
-    ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
-    size_t len, ngx_uint_t from)
+static void
+ngx_http_clicktrack_queue_tick(ngx_event_t *ev)
 {
-    if (!ngx_http_clicktrack_queue_open(q)) {
-        return NGX_DECLINED;
+    ngx_http_clicktrack_queue_t *q = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
     }
 
-    return ngx_http_clicktrack_queue_put(q, list, recent, json, len, from);
+    ngx_add_timer(&q->replay_tick, NGX_HTTP_CLICKTRACK_SPOOL_TICK);
+
+    ngx_http_clicktrack_queue_replay(q);
 }
 
 
-ngx_int_t
+static void
+ngx_http_clicktrack_queue_replay(ngx_http_clicktrack_queue_t *q)
+{
+    ngx_int_t                          rc;
+    ngx_http_clicktrack_recent_t      *recent;
+    ngx_http_clicktrack_spool_event_t  ev;
+
+    if (ngx_exiting || !ngx_http_clicktrack_queue_open(q)
+        || ngx_http_clicktrack_spool_claim(q->spool) != NGX_OK)
+    {
+        return;
+    }
+
+    while (ngx_http_clicktrack_queue_open(q)) {
+
+        if (ngx_http_clicktrack_spool_read(q->spool, &ev) != NGX_OK) {
+            return;
+        }
+
+        recent = ngx_http_clicktrack_queue_recent_of(q, &ev);
+
+        rc = ngx_http_clicktrack_queue_put(q, &ev.list, recent, ev.json.data,
+                                           ev.json.len, ev.from);
+
+        ngx_http_clicktrack_spool_taken(q->spool, &ev, rc == NGX_OK);
+
+        if (rc != NGX_OK) {
+            return;
+        }
+    }
+}
+
+
+/* the recent stream a line read back names; NULL: off */
+
+static ngx_http_clicktrack_recent_t *
+ngx_http_clicktrack_queue_recent_of(ngx_http_clicktrack_queue_t *q,
+    ngx_http_clicktrack_spool_event_t *ev)
+{
+    ngx_int_t                       max;
+    ngx_uint_t                      i;
+    ngx_http_clicktrack_recent_t   *r, **rp;
+
+    if (ev->recent.len == 0) {
+        return NULL;
+    }
+
+    rp = q->recents.elts;
+
+    for (i = 0; i < q->recents.nelts; i++) {
+        r = rp[i];
+
+        if (r->key.len == ev->recent.len
+            && r->max_text.len == ev->max.len
+            && ngx_memcmp(r->key.data, ev->recent.data, r->key.len) == 0
+            && ngx_memcmp(r->max_text.data, ev->max.data, r->max_text.len)
+               == 0)
+        {
+            return r;
+        }
+    }
+
+    max = ngx_atoi(ev->max.data, ev->max.len);
+
+    r = ngx_palloc(q->recents.pool, sizeof(ngx_http_clicktrack_recent_t));
+    rp = ngx_array_push(&q->recents);
+
+    if (r == NULL || rp == NULL || max == NGX_ERROR) {
+        return NULL;
+    }
+
+    r->key.len = ev->recent.len;
+    r->key.data = ngx_pstrdup(q->recents.pool, &ev->recent);
+    r->max_text.len = ev->max.len;
+    r->max_text.data = ngx_pstrdup(q->recents.pool, &ev->max);
+    r->max = (ngx_uint_t) max;
+
+    if (r->key.data == NULL || r->max_text.data == NULL
+        || ngx_http_clicktrack_queue_recent(q->recents.pool, r) != NGX_OK)
+    {
+        q->recents.nelts--;
+        return NULL;
+    }
+
+    *rp = r;
+
+    return r;
+}
+
+
+static ngx_uint_t
 ngx_http_clicktrack_queue_open(ngx_http_clicktrack_queue_t *q)
 {
     return q->redis.state == NGX_HTTP_CLICKTRACK_REDIS_READY
@@ -450,7 +571,7 @@ ngx_http_clicktrack_queue_ready(ngx_http_clicktrack_redis_t *rc)
     }
 
     if (q->spool) {
-        ngx_http_clicktrack_spool_replay(q->spool);
+        ngx_http_clicktrack_queue_replay(q);
     }
 }
 
@@ -764,9 +885,10 @@ ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
 
     if (q->spool && replayed) {
 
-        /* may read more of the file into the queue */
+        /* the spool may read more of the file into the queue */
 
         ngx_http_clicktrack_spool_confirmed(q->spool, replayed);
+        ngx_http_clicktrack_queue_replay(q);
     }
 
     if (q->flight + q->queued == 0) {

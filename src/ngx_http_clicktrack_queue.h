@@ -26,14 +26,6 @@ ngx_int_t ngx_http_clicktrack_queue_push(ngx_http_clicktrack_queue_t *q,
     ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
     size_t len);
 
-/*
- * An event read back from the spool (from: NGX_HTTP_CLICKTRACK_FROM_*).
- * NGX_DECLINED: not now (Redis away, the queue half full, exiting);
- * nothing is counted.
- */
-ngx_int_t ngx_http_clicktrack_queue_replay(ngx_http_clicktrack_queue_t *q,
-    ngx_str_t *list, ngx_http_clicktrack_recent_t *recent, u_char *json,
-    size_t len, ngx_uint_t from);
 
 /*
  * Writes recent->xadd, "XADD key MAXLEN ~ max * e" in Redis' protocol,
@@ -41,9 +33,6 @@ ngx_int_t ngx_http_clicktrack_queue_replay(ngx_http_clicktrack_queue_t *q,
  */
 ngx_int_t ngx_http_clicktrack_queue_recent(ngx_pool_t *pool,
     ngx_http_clicktrack_recent_t *recent);
-
-/* the queue takes replayed events: Redis answers, it is less than half full */
-ngx_int_t ngx_http_clicktrack_queue_open(ngx_http_clicktrack_queue_t *q);
 
 
 #endif /* _NGX_HTTP_CLICKTRACK_QUEUE_H_INCLUDED_ */

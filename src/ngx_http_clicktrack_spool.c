@@ -10,7 +10,6 @@
 #include <sys/file.h>
 
 #include "ngx_http_clicktrack_module.h"
-#include "ngx_http_clicktrack_queue.h"
 #include "ngx_http_clicktrack_spool.h"
 
 
@@ -32,20 +31,10 @@
  */
 
 
-#define NGX_HTTP_CLICKTRACK_SPOOL_TICK    1000
 #define NGX_HTTP_CLICKTRACK_SPOOL_READ    (64 * 1024)
 #define NGX_HTTP_CLICKTRACK_SPOOL_SCAN    64
 #define NGX_HTTP_CLICKTRACK_SPOOL_NAME    64
 #define NGX_HTTP_CLICKTRACK_SPOOL_STALE   60
-
-
-typedef struct {
-    u_char                          *start;     /* in sp->buf, as read */
-    ngx_str_t                        list;
-    ngx_str_t                        recent;
-    ngx_str_t                        max;
-    ngx_str_t                        json;
-} ngx_http_clicktrack_spool_line_t;
 
 
 typedef struct {
@@ -56,7 +45,6 @@ typedef struct {
 
 struct ngx_http_clicktrack_spool_s {
     ngx_http_clicktrack_spool_conf_t *conf;
-    ngx_http_clicktrack_queue_t      *queue;
     ngx_http_clicktrack_counters_t   *counters;
     ngx_log_t                        *log;
     ngx_pool_t                       *pool;
@@ -88,10 +76,6 @@ struct ngx_http_clicktrack_spool_s {
     off_t                             confirmed;  /* file offset */
     unsigned                          eof:1;
 
-    ngx_array_t                       recents;    /* from replayed lines */
-
-    ngx_event_t                       tick;
-
     time_t                            open_failed;
     time_t                            logged;
     ngx_uint_t                        lost;       /* not logged yet */
@@ -108,22 +92,18 @@ static ngx_int_t ngx_http_clicktrack_spool_append(
     ngx_uint_t limit);
 static void ngx_http_clicktrack_spool_close_write(
     ngx_http_clicktrack_spool_t *sp, ngx_uint_t sync);
-static void ngx_http_clicktrack_spool_tick(ngx_event_t *ev);
-static ngx_int_t ngx_http_clicktrack_spool_claim(
+static ngx_int_t ngx_http_clicktrack_spool_find(
     ngx_http_clicktrack_spool_t *sp);
 static void ngx_http_clicktrack_spool_stale(ngx_http_clicktrack_spool_t *sp,
     u_char *path, ngx_file_info_t *fi);
 static ngx_int_t ngx_http_clicktrack_spool_claim_one(
     ngx_http_clicktrack_spool_t *sp, u_char *name);
-static void ngx_http_clicktrack_spool_feed(ngx_http_clicktrack_spool_t *sp);
 static ngx_int_t ngx_http_clicktrack_spool_next(
-    ngx_http_clicktrack_spool_t *sp, ngx_http_clicktrack_spool_line_t *ln);
+    ngx_http_clicktrack_spool_t *sp, ngx_http_clicktrack_spool_event_t *ln);
 static ngx_int_t ngx_http_clicktrack_spool_parse(u_char *p, u_char *last,
-    ngx_http_clicktrack_spool_line_t *ln, u_char **end);
+    ngx_http_clicktrack_spool_event_t *ln, u_char **end);
 static u_char *ngx_http_clicktrack_spool_field(u_char *p, u_char *last,
     ngx_str_t *s);
-static ngx_http_clicktrack_recent_t *ngx_http_clicktrack_spool_recent(
-    ngx_http_clicktrack_spool_t *sp, ngx_http_clicktrack_spool_line_t *ln);
 static void ngx_http_clicktrack_spool_done(ngx_http_clicktrack_spool_t *sp);
 static void ngx_http_clicktrack_spool_close_read(
     ngx_http_clicktrack_spool_t *sp);
@@ -137,7 +117,7 @@ static int ngx_libc_cdecl ngx_http_clicktrack_spool_older(const void *one,
 
 ngx_http_clicktrack_spool_t *
 ngx_http_clicktrack_spool_init(ngx_cycle_t *cycle,
-    ngx_http_clicktrack_main_conf_t *mcf, ngx_http_clicktrack_queue_t *q)
+    ngx_http_clicktrack_main_conf_t *mcf)
 {
     size_t                        len;
     ngx_http_clicktrack_spool_t  *sp;
@@ -148,7 +128,6 @@ ngx_http_clicktrack_spool_init(ngx_cycle_t *cycle,
     }
 
     sp->conf = mcf->spool;
-    sp->queue = q;
     sp->counters = mcf->counters;
     sp->log = cycle->log;
     sp->pool = cycle->pool;
@@ -179,24 +158,8 @@ ngx_http_clicktrack_spool_init(ngx_cycle_t *cycle,
         return NULL;
     }
 
-    if (ngx_array_init(&sp->recents, cycle->pool, 4,
-                       sizeof(ngx_http_clicktrack_recent_t *))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
     sp->pos = sp->buf;
     sp->last = sp->buf;
-
-    sp->tick.handler = ngx_http_clicktrack_spool_tick;
-    sp->tick.data = sp;
-    sp->tick.log = cycle->log;
-    sp->tick.cancelable = 1;
-
-    /* leftovers are looked for at once */
-
-    ngx_add_timer(&sp->tick, 1);
 
     return sp;
 }
@@ -414,51 +377,23 @@ ngx_http_clicktrack_spool_close_write(ngx_http_clicktrack_spool_t *sp,
 }
 
 
-/*
- * Once a second: while Redis answers and nothing is being replayed, hand
- * this worker's own file over and claim the oldest free file, ours or a
- * leftover.
- */
-
-static void
-ngx_http_clicktrack_spool_tick(ngx_event_t *ev)
+ngx_int_t
+ngx_http_clicktrack_spool_claim(ngx_http_clicktrack_spool_t *sp)
 {
-    ngx_http_clicktrack_spool_t *sp = ev->data;
-
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
-        return;
+    if (sp->rfd != NGX_INVALID_FILE) {
+        return NGX_OK;
     }
 
-    ngx_add_timer(&sp->tick, NGX_HTTP_CLICKTRACK_SPOOL_TICK);
+    /* the spool takes over again only when the queue is full again */
 
-    ngx_http_clicktrack_spool_replay(sp);
-}
+    ngx_http_clicktrack_spool_close_write(sp, 0);
 
-
-void
-ngx_http_clicktrack_spool_replay(ngx_http_clicktrack_spool_t *sp)
-{
-    if (ngx_exiting || !ngx_http_clicktrack_queue_open(sp->queue)) {
-        return;
-    }
-
-    if (sp->rfd == NGX_INVALID_FILE) {
-
-        /* the spool takes over again only when the queue is full again */
-
-        ngx_http_clicktrack_spool_close_write(sp, 0);
-
-        if (ngx_http_clicktrack_spool_claim(sp) != NGX_OK) {
-            return;
-        }
-    }
-
-    ngx_http_clicktrack_spool_feed(sp);
+    return ngx_http_clicktrack_spool_find(sp);
 }
 
 
 static ngx_int_t
-ngx_http_clicktrack_spool_claim(ngx_http_clicktrack_spool_t *sp)
+ngx_http_clicktrack_spool_find(ngx_http_clicktrack_spool_t *sp)
 {
     DIR                               *dir;
     u_char                            *path;
@@ -636,64 +571,71 @@ ngx_http_clicktrack_spool_claim_one(ngx_http_clicktrack_spool_t *sp,
 }
 
 
-/* lines go into the queue while it takes them, in the file's order */
+/*
+ * The lines of the claimed file, in its order, at most noffsets of them
+ * unconfirmed at a time.
+ */
 
-static void
-ngx_http_clicktrack_spool_feed(ngx_http_clicktrack_spool_t *sp)
+ngx_int_t
+ngx_http_clicktrack_spool_read(ngx_http_clicktrack_spool_t *sp,
+    ngx_http_clicktrack_spool_event_t *ev)
 {
-    ngx_int_t                          rc;
-    ngx_uint_t                         from;
-    ngx_http_clicktrack_spool_line_t   ln;
+    ngx_int_t  rc;
 
-    from = NGX_HTTP_CLICKTRACK_FROM_SPOOL;
+    if (sp->rfd == NGX_INVALID_FILE || sp->fed >= sp->noffsets) {
+        return NGX_DONE;
+    }
+
+    rc = ngx_http_clicktrack_spool_next(sp, ev);
+
+    if (rc == NGX_DONE) {
+        if (sp->fed == 0) {
+            ngx_http_clicktrack_spool_done(sp);
+        }
+
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ev->from = NGX_HTTP_CLICKTRACK_FROM_SPOOL;
 
     if (sp->rrun != sp->run) {
-        from |= NGX_HTTP_CLICKTRACK_FROM_EARLIER;
+        ev->from |= NGX_HTTP_CLICKTRACK_FROM_EARLIER;
     }
 
-    while (sp->rfd != NGX_INVALID_FILE && sp->fed < sp->noffsets) {
+    return NGX_OK;
+}
 
-        rc = ngx_http_clicktrack_spool_next(sp, &ln);
 
-        if (rc == NGX_DONE) {
-            if (sp->fed == 0) {
-                ngx_http_clicktrack_spool_done(sp);
-            }
+void
+ngx_http_clicktrack_spool_taken(ngx_http_clicktrack_spool_t *sp,
+    ngx_http_clicktrack_spool_event_t *ev, ngx_uint_t taken)
+{
+    if (!taken) {
+        /*
+         * no room now: the line is read again next time, from where it is
+         * now: reading it may have moved the buffer's content
+         */
 
-            return;
-        }
+        sp->pos = ev->start;
+        return;
+    }
 
-        if (rc != NGX_OK) {
-            return;
-        }
+    if (ev->from & NGX_HTTP_CLICKTRACK_FROM_EARLIER) {
+        (void) ngx_atomic_fetch_add(&sp->counters->accepted, 1);
 
-        if (ngx_http_clicktrack_queue_replay(sp->queue, &ln.list,
-                ngx_http_clicktrack_spool_recent(sp, &ln), ln.json.data,
-                ln.json.len, from)
-            != NGX_OK)
-        {
-            /*
-             * no room now: the line is read again next time, from where
-             * it is now: reading it may have moved the buffer's content
-             */
+    } else {
+        (void) ngx_atomic_fetch_add(&sp->counters->spooled, -1);
+    }
 
-            sp->pos = ln.start;
-            return;
-        }
+    (void) ngx_atomic_fetch_add(&sp->counters->replayed, 1);
 
-        if (from & NGX_HTTP_CLICKTRACK_FROM_EARLIER) {
-            (void) ngx_atomic_fetch_add(&sp->counters->accepted, 1);
-
-        } else {
-            (void) ngx_atomic_fetch_add(&sp->counters->spooled, -1);
-        }
-
-        (void) ngx_atomic_fetch_add(&sp->counters->replayed, 1);
-
-        sp->offsets[(sp->first + sp->fed) % sp->noffsets] =
+    sp->offsets[(sp->first + sp->fed) % sp->noffsets] =
                                        sp->rread - (sp->last - sp->pos);
-        sp->fed++;
-    }
+    sp->fed++;
 }
 
 
@@ -704,7 +646,7 @@ ngx_http_clicktrack_spool_feed(ngx_http_clicktrack_spool_t *sp)
 
 static ngx_int_t
 ngx_http_clicktrack_spool_next(ngx_http_clicktrack_spool_t *sp,
-    ngx_http_clicktrack_spool_line_t *ln)
+    ngx_http_clicktrack_spool_event_t *ln)
 {
     u_char     *end, *nl, *p;
     size_t      size;
@@ -765,6 +707,8 @@ ngx_http_clicktrack_spool_next(ngx_http_clicktrack_spool_t *sp,
                 return NGX_AGAIN;
             }
 
+            /* sp->buf is allocated with the spool, never NULL */
+            /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
             ngx_memcpy(p, sp->buf, sp->buf_size);
             sp->pos = p;
             sp->last = p + sp->buf_size;
@@ -795,7 +739,7 @@ ngx_http_clicktrack_spool_next(ngx_http_clicktrack_spool_t *sp,
 
 static ngx_int_t
 ngx_http_clicktrack_spool_parse(u_char *p, u_char *last,
-    ngx_http_clicktrack_spool_line_t *ln, u_char **end)
+    ngx_http_clicktrack_spool_event_t *ln, u_char **end)
 {
     u_char  *nl;
 
@@ -886,63 +830,6 @@ ngx_http_clicktrack_spool_field(u_char *p, u_char *last, ngx_str_t *s)
 }
 
 
-/* the recent stream of a line read back; NULL: off */
-
-static ngx_http_clicktrack_recent_t *
-ngx_http_clicktrack_spool_recent(ngx_http_clicktrack_spool_t *sp,
-    ngx_http_clicktrack_spool_line_t *ln)
-{
-    ngx_int_t                       max;
-    ngx_uint_t                      i;
-    ngx_http_clicktrack_recent_t   *r, **rp;
-
-    if (ln->recent.len == 0) {
-        return NULL;
-    }
-
-    rp = sp->recents.elts;
-
-    for (i = 0; i < sp->recents.nelts; i++) {
-        r = rp[i];
-
-        if (r->key.len == ln->recent.len
-            && r->max_text.len == ln->max.len
-            && ngx_memcmp(r->key.data, ln->recent.data, r->key.len) == 0
-            && ngx_memcmp(r->max_text.data, ln->max.data, r->max_text.len)
-               == 0)
-        {
-            return r;
-        }
-    }
-
-    max = ngx_atoi(ln->max.data, ln->max.len);
-
-    r = ngx_palloc(sp->pool, sizeof(ngx_http_clicktrack_recent_t));
-    rp = ngx_array_push(&sp->recents);
-
-    if (r == NULL || rp == NULL || max == NGX_ERROR) {
-        return NULL;
-    }
-
-    r->key.len = ln->recent.len;
-    r->key.data = ngx_pstrdup(sp->pool, &ln->recent);
-    r->max_text.len = ln->max.len;
-    r->max_text.data = ngx_pstrdup(sp->pool, &ln->max);
-    r->max = (ngx_uint_t) max;
-
-    if (r->key.data == NULL || r->max_text.data == NULL
-        || ngx_http_clicktrack_queue_recent(sp->pool, r) != NGX_OK)
-    {
-        sp->recents.nelts--;
-        return NULL;
-    }
-
-    *rp = r;
-
-    return r;
-}
-
-
 void
 ngx_http_clicktrack_spool_confirmed(ngx_http_clicktrack_spool_t *sp,
     ngx_uint_t n)
@@ -959,8 +846,6 @@ ngx_http_clicktrack_spool_confirmed(ngx_http_clicktrack_spool_t *sp,
     if (sp->fed == 0 && sp->eof && sp->pos == sp->last) {
         ngx_http_clicktrack_spool_done(sp);
     }
-
-    ngx_http_clicktrack_spool_replay(sp);
 }
 
 
@@ -1024,10 +909,6 @@ ngx_http_clicktrack_spool_keep(ngx_http_clicktrack_spool_t *sp,
 void
 ngx_http_clicktrack_spool_exit(ngx_http_clicktrack_spool_t *sp)
 {
-    if (sp->tick.timer_set) {
-        ngx_del_timer(&sp->tick);
-    }
-
     ngx_http_clicktrack_spool_close_write(sp, 1);
 
     if (sp->rfd != NGX_INVALID_FILE) {
