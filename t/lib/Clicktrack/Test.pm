@@ -1514,21 +1514,38 @@ sub kill_worker {
 }
 
 
+# nginx's workers: the master's children that run the master's program.
+# Found by their parent in /proc, not by their title, which nginx under
+# valgrind has not ("memcheck-amd64-", like its master); the same for
+# both runners, which write the master's pid to logs/nginx.pid.
+
 sub nginx_workers {
     my ($master) = @_;
     my @pids;
 
     return () unless $master;
 
+    my ($own) = proc_stat($master) or return ();
+
     for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($comm, $ppid) = $line =~ /^\d+ \((.*)\) \S+ (\d+)/ or next;
-        push @pids, $stat =~ m{/proc/(\d+)/} if $ppid == $master
-                                               && $comm eq 'nginx';
+        my ($pid) = $stat =~ m{/proc/(\d+)/};
+        my ($comm, $ppid) = proc_stat($pid) or next;
+        push @pids, $pid if $ppid == $master && $comm eq $own;
     }
 
     return @pids;
+}
+
+
+# a process's command name and parent from /proc/PID/stat
+sub proc_stat {
+    my ($pid) = @_;
+
+    open my $fh, '<', "/proc/$pid/stat" or return;
+    my $line = <$fh> // return;
+    my ($comm, $ppid) = $line =~ /^\d+ \((.*)\) \S+ (\d+)/ or return;
+
+    return ($comm, $ppid);
 }
 
 
