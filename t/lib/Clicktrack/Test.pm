@@ -94,7 +94,7 @@ package Clicktrack::Test;
 # spool files w.* and r.* under the server root's DIR, with OP = < > =),
 # "dir_files DIR PREFIX OP N" (the files whose name starts with PREFIX),
 # and "in_order KEY" (the "load-<i>" labels in KEY come in increasing i).
-# "consume" runs docs/consumer.sh --once against the Redis the checks read
+# "consume" runs docs/examples/consumer.sh --once against the Redis the checks read
 # and compares its output with "--- consumed" (lines, with placeholders);
 # then the list and its processing list must be empty.
 # "keepalive SECTION" sends the requests listed in --- SECTION one after
@@ -1683,8 +1683,8 @@ sub consume {
     $port = $port->[0] if ref $port;
 
     local $ENV{REDIS_PORT} = $port;
-    my @got = `docs/consumer.sh --once`;
-    Test::More::is($?, 0, "$name - consume: docs/consumer.sh succeeded");
+    my @got = `docs/examples/consumer.sh --once`;
+    Test::More::is($?, 0, "$name - consume: docs/examples/consumer.sh succeeded");
     chomp @got;
 
     my @want = grep { /\S/ } split /\n/, $block->consumed // '';
