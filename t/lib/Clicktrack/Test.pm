@@ -115,7 +115,7 @@ use File::Spec ();
 use List::Util ();
 use Exporter 'import';
 
-our @EXPORT = qw(defaults);
+our @EXPORT = qw(defaults stream_defaults);
 
 my $json = JSON::PP->new->utf8;
 
@@ -1150,6 +1150,31 @@ sub defaults {
                 unless defined scalar $block->$section;
         }
     });
+}
+
+
+# The setup the stream's files share (t/012, t/014, t/033): the suite's
+# Redis, records with no cookie and no address, a beacon at /ct and a
+# stream at /stream.  "locations" adds to that config; the other sections
+# go to defaults() as they are, and a block's own sections still win.
+
+my $stream_http_config = <<'CONF';
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_cookie off;
+    clicktrack_ip off;
+CONF
+
+my $stream_config = <<'CONF';
+    location = /ct { clicktrack_beacon; }
+    location = /stream { clicktrack_stream; }
+CONF
+
+sub stream_defaults {
+    my (%default) = @_;
+    my $more = delete $default{locations} // '';
+
+    defaults(http_config => $stream_http_config,
+             config => $stream_config . $more, %default);
 }
 
 
