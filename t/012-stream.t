@@ -8,18 +8,9 @@ use Clicktrack::Test;
 repeat_each(1);
 no_shuffle();
 
-defaults(
-    http_config => <<'CONF',
-    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    clicktrack_cookie off;
-    clicktrack_ip off;
-CONF
-    config => <<'CONF',
-    location = /ct { clicktrack_beacon; }
-    location = /stream { clicktrack_stream; }
+stream_defaults(locations => <<'CONF');
     location = /status { clicktrack_status; }
 CONF
-);
 
 run_tests();
 

@@ -8,16 +8,7 @@ use Clicktrack::Test;
 repeat_each(1);
 no_shuffle();
 
-defaults(
-    http_config => <<'CONF',
-    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    clicktrack_cookie off;
-    clicktrack_ip off;
-CONF
-    config => <<'CONF',
-    location = /ct { clicktrack_beacon; }
-    location = /stream { clicktrack_stream; }
-CONF
+stream_defaults(
     # three events as the beacon writes them, and two entries another
     # program wrote (no "e" field; "e" not an object): skipped
     redis_setup => <<'SETUP',

@@ -1,4 +1,4 @@
-# docs/consumer.sh, the consumer example of docs/durability.md, against
+# docs/examples/consumer.sh, the consumer example of docs/durability.md, against
 # real events: it recovers what a dead consumer left in the processing
 # list, handles a duplicate once, and leaves both lists empty.
 

@@ -10,18 +10,7 @@ use Clicktrack::Test;
 repeat_each(1);
 no_shuffle();
 
-defaults(
-    http_config => <<'CONF',
-    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    clicktrack_cookie off;
-    clicktrack_ip off;
-CONF
-    config => <<'CONF',
-    location = /ct { clicktrack_beacon; }
-    location = /stream { clicktrack_stream; }
-CONF
-    no_error_log => "[error]\n",
-);
+stream_defaults(no_error_log => "[error]\n");
 
 
 # stream entries 1-1 .. 1-N as the beacon writes them, labelled k1 .. kN

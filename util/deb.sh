@@ -38,7 +38,7 @@ build() {
 }
 
 free_port() {
-    "$top/util/free-port"
+    "$top/util/free-port.pl"
 }
 
 fail() {

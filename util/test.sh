@@ -12,7 +12,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 free_port() {
-    "$top/util/free-port"
+    "$top/util/free-port.pl"
 }
 
 tmp=$(mktemp -d /tmp/clicktrack-test.XXXXXX)

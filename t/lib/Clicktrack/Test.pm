@@ -94,7 +94,7 @@ package Clicktrack::Test;
 # spool files w.* and r.* under the server root's DIR, with OP = < > =),
 # "dir_files DIR PREFIX OP N" (the files whose name starts with PREFIX),
 # and "in_order KEY" (the "load-<i>" labels in KEY come in increasing i).
-# "consume" runs docs/consumer.sh --once against the Redis the checks read
+# "consume" runs docs/examples/consumer.sh --once against the Redis the checks read
 # and compares its output with "--- consumed" (lines, with placeholders);
 # then the list and its processing list must be empty.
 # "keepalive SECTION" sends the requests listed in --- SECTION one after
@@ -115,7 +115,7 @@ use File::Spec ();
 use List::Util ();
 use Exporter 'import';
 
-our @EXPORT = qw(defaults);
+our @EXPORT = qw(defaults stream_defaults);
 
 my $json = JSON::PP->new->utf8;
 
@@ -1153,6 +1153,31 @@ sub defaults {
 }
 
 
+# The setup the stream's files share (t/012, t/014, t/033): the suite's
+# Redis, records with no cookie and no address, a beacon at /ct and a
+# stream at /stream.  "locations" adds to that config; the other sections
+# go to defaults() as they are, and a block's own sections still win.
+
+my $stream_http_config = <<'CONF';
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_cookie off;
+    clicktrack_ip off;
+CONF
+
+my $stream_config = <<'CONF';
+    location = /ct { clicktrack_beacon; }
+    location = /stream { clicktrack_stream; }
+CONF
+
+sub stream_defaults {
+    my (%default) = @_;
+    my $more = delete $default{locations} // '';
+
+    defaults(http_config => $stream_http_config,
+             config => $stream_config . $more, %default);
+}
+
+
 Test::Nginx::Socket::add_block_preprocessor(sub {
     my ($block) = @_;
 
@@ -1514,21 +1539,38 @@ sub kill_worker {
 }
 
 
+# nginx's workers: the master's children that run the master's program.
+# Found by their parent in /proc, not by their title, which nginx under
+# valgrind has not ("memcheck-amd64-", like its master); the same for
+# both runners, which write the master's pid to logs/nginx.pid.
+
 sub nginx_workers {
     my ($master) = @_;
     my @pids;
 
     return () unless $master;
 
+    my ($own) = proc_stat($master) or return ();
+
     for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($comm, $ppid) = $line =~ /^\d+ \((.*)\) \S+ (\d+)/ or next;
-        push @pids, $stat =~ m{/proc/(\d+)/} if $ppid == $master
-                                               && $comm eq 'nginx';
+        my ($pid) = $stat =~ m{/proc/(\d+)/};
+        my ($comm, $ppid) = proc_stat($pid) or next;
+        push @pids, $pid if $ppid == $master && $comm eq $own;
     }
 
     return @pids;
+}
+
+
+# a process's command name and parent from /proc/PID/stat
+sub proc_stat {
+    my ($pid) = @_;
+
+    open my $fh, '<', "/proc/$pid/stat" or return;
+    my $line = <$fh> // return;
+    my ($comm, $ppid) = $line =~ /^\d+ \((.*)\) \S+ (\d+)/ or return;
+
+    return ($comm, $ppid);
 }
 
 
@@ -1666,8 +1708,8 @@ sub consume {
     $port = $port->[0] if ref $port;
 
     local $ENV{REDIS_PORT} = $port;
-    my @got = `docs/consumer.sh --once`;
-    Test::More::is($?, 0, "$name - consume: docs/consumer.sh succeeded");
+    my @got = `docs/examples/consumer.sh --once`;
+    Test::More::is($?, 0, "$name - consume: docs/examples/consumer.sh succeeded");
     chomp @got;
 
     my @want = grep { /\S/ } split /\n/, $block->consumed // '';

@@ -7,7 +7,7 @@
 # under util/bench/run's "rds us/ev" column: no sender can go below it
 # with these commands.
 #
-#   util/bench/redis-floor [EVENTS [BATCH]]      (default 1000000 512)
+#   util/bench/run redis-floor [EVENTS [BATCH]]      (default 1000000 512)
 #
 # Shapes, each on an empty Redis:
 #   rpush+xadd   what the module sends (clicktrack_recent on)
@@ -28,7 +28,7 @@ events=${1:-1000000}
 batch=${2:-512}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/clicktrack-floor.XXXXXX)
-port=$("$top/util/free-port")
+port=$("$top/util/free-port.pl")
 pid=
 
 cleanup() {

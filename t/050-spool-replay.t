@@ -1,4 +1,6 @@
-# Review findings: each block fails on the code as it was before its fix.
+# Spool replay at the edges of its read buffer: a line the queue refuses
+# is read again from its own start, wherever the buffer had moved it.
+# Each block failed on the code as it was before its fix.
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';

@@ -14,7 +14,7 @@
 # A crash between 3's "handle" and "marks" handles that event again on
 # restart: make handle() idempotent, or accept a rare duplicate.
 #
-#   REDIS_HOST=127.0.0.1 REDIS_PORT=6379 docs/consumer.sh [--once]
+#   REDIS_HOST=127.0.0.1 REDIS_PORT=6379 docs/examples/consumer.sh [--once]
 #
 # --once: stop when the list is empty instead of waiting for more.
 # The "handling" here prints id, type and label, one event per line.

@@ -2,7 +2,7 @@
 # Instructions per request of one nginx worker, counted by callgrind:
 # repeatable on a busy machine, unlike requests/s.
 #
-#   util/bench/callgrind [TARGET...]     default: empty_gif ct_get
+#   util/bench/run callgrind [TARGET...]     default: empty_gif ct_get
 #
 # TARGET is one of empty_gif, log, ct_get, ct_get_norecent, ct_post.
 # For each, nginx runs in one process (master_process off) under

@@ -4,8 +4,8 @@
 # from the beacon's send to each client's receipt (p50, p99, max), what
 # was delivered, and the CPU the nginx workers used.
 #
-#   util/bench/fanout [--clients 100,500] [--rate 100] [--seconds 10]
-#                     [--workers 2]
+#   util/bench/run fanout [--clients 100,500] [--rate 100] [--seconds 10]
+#                         [--workers 2]
 #
 # It starts its own Redis and nginx (module from build/) on free loopback
 # ports in a temporary directory, and stops them at the end.  Perl core

@@ -6,5 +6,5 @@ use IO::Socket::INET;
 
 my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                               LocalPort => 0, ReuseAddr => 1)
-    or die "util/free-port: no free port: $!\n";
+    or die "util/free-port.pl: no free port: $!\n";
 print $s->sockport, "\n";
