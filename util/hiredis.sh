@@ -25,7 +25,7 @@ if [ -f "$prefix/.version" ]; then
     exit 0
 fi
 
-command -v dpkg-source >/dev/null || util/deps.sh fuzz
+util/deps.sh hiredis
 
 mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/parts" \
          "$apt/prefs"
