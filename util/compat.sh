@@ -59,5 +59,6 @@ echo "nginx $version: building into $out"
 
 TEST_NGINX_BINARY=$out/nginx/objs/nginx \
 TEST_NGINX_LOAD_MODULES=$out/nginx/objs/ngx_http_clicktrack_module.so \
+FAULTS_MODULE=$out/nginx/objs/ngx_http_clicktrack_module.so \
 TEST_NGINX_SERVROOT=$out/servroot \
     "$top/util/test.sh" "$@"
