@@ -18,6 +18,27 @@
 #define NGX_HTTP_CLICKTRACK_LOG_EVERY     30
 
 
+/*
+ * hiredis 0.14 and 1.x (config probes which): 1.x counts an array's
+ * elements in a size_t and has reply functions for RESP3's doubles and
+ * booleans; some 1.0 builds call the sds functions hisds, hi_sds*.
+ */
+
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
+typedef size_t  ngx_http_clicktrack_redis_elements_t;
+#else
+typedef int     ngx_http_clicktrack_redis_elements_t;
+#endif
+
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_HISDS)
+typedef hisds  ngx_http_clicktrack_sds_t;
+#define ngx_http_clicktrack_sds_make_room  hi_sdsMakeRoomFor
+#else
+typedef sds    ngx_http_clicktrack_sds_t;
+#define ngx_http_clicktrack_sds_make_room  sdsMakeRoomFor
+#endif
+
+
 static void ngx_http_clicktrack_redis_add_read(void *data);
 static void ngx_http_clicktrack_redis_del_read(void *data);
 static void ngx_http_clicktrack_redis_add_write(void *data);
@@ -51,11 +72,23 @@ static u_char *ngx_http_clicktrack_redis_number(u_char *p, size_t n);
 static void *ngx_http_clicktrack_redis_light_string(
     const redisReadTask *task, char *str, size_t len);
 static void *ngx_http_clicktrack_redis_light_array(const redisReadTask *task,
-    int elements);
+    ngx_http_clicktrack_redis_elements_t elements);
 static void *ngx_http_clicktrack_redis_light_integer(
     const redisReadTask *task, long long value);
 static void *ngx_http_clicktrack_redis_light_nil(const redisReadTask *task);
 static void ngx_http_clicktrack_redis_light_free(void *reply);
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
+static void *ngx_http_clicktrack_redis_refuse_double(
+    const redisReadTask *task, double value, char *str, size_t len);
+static void *ngx_http_clicktrack_redis_refuse_bool(const redisReadTask *task,
+    int value);
+static void *ngx_http_clicktrack_redis_checked_string(
+    const redisReadTask *task, char *str, size_t len);
+static void *ngx_http_clicktrack_redis_checked_array(
+    const redisReadTask *task, size_t elements);
+static ngx_uint_t ngx_http_clicktrack_redis_resp3(int type);
+static void *ngx_http_clicktrack_redis_refuse(const redisReadTask *task);
+#endif
 static redisReply *ngx_http_clicktrack_redis_light_reply(int type);
 
 
@@ -73,12 +106,33 @@ static redisReply  ngx_http_clicktrack_redis_light_replies[
                                               NGX_HTTP_CLICKTRACK_REDIS_TYPES];
 
 static redisReplyObjectFunctions  ngx_http_clicktrack_redis_light = {
-    ngx_http_clicktrack_redis_light_string,
-    ngx_http_clicktrack_redis_light_array,
-    ngx_http_clicktrack_redis_light_integer,
-    ngx_http_clicktrack_redis_light_nil,
-    ngx_http_clicktrack_redis_light_free
+    .createString = ngx_http_clicktrack_redis_light_string,
+    .createArray = ngx_http_clicktrack_redis_light_array,
+    .createInteger = ngx_http_clicktrack_redis_light_integer,
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
+    .createDouble = ngx_http_clicktrack_redis_refuse_double,
+    .createBool = ngx_http_clicktrack_redis_refuse_bool,
+#endif
+    .createNil = ngx_http_clicktrack_redis_light_nil,
+    .freeObject = ngx_http_clicktrack_redis_light_free
 };
+
+
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
+
+/*
+ * The module speaks RESP2 and never sends HELLO 3, yet hiredis 1.x reads
+ * RESP3 too: a reply of a RESP3 type (double, boolean, map, set,
+ * attribute, push, big number, verbatim string) is refused, not read as
+ * its RESP2 look-alike; the connection is dropped and says why.  The
+ * other connections read hiredis' own reply objects through these, the
+ * checked functions, which pass everything else to hiredis'.
+ */
+
+static redisReplyObjectFunctions  ngx_http_clicktrack_redis_checked;
+static redisReplyObjectFunctions  ngx_http_clicktrack_redis_hiredis;
+
+#endif
 
 
 /* the command being formatted; shared by the connections of a process */
@@ -220,6 +274,32 @@ ngx_http_clicktrack_redis_connect(ngx_http_clicktrack_redis_t *rc)
     rc->ac = ac;
     rc->conn = c;
     rc->state = NGX_HTTP_CLICKTRACK_REDIS_CONNECTING;
+
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
+
+    rc->refused = NULL;
+    ac->c.reader->privdata = rc;
+
+    if (!rc->light) {
+        if (ngx_http_clicktrack_redis_checked.createString == NULL) {
+            /* hiredis' own, the same for every reader */
+            ngx_http_clicktrack_redis_hiredis = *ac->c.reader->fn;
+
+            ngx_http_clicktrack_redis_checked = *ac->c.reader->fn;
+            ngx_http_clicktrack_redis_checked.createString =
+                                      ngx_http_clicktrack_redis_checked_string;
+            ngx_http_clicktrack_redis_checked.createArray =
+                                       ngx_http_clicktrack_redis_checked_array;
+            ngx_http_clicktrack_redis_checked.createDouble =
+                                       ngx_http_clicktrack_redis_refuse_double;
+            ngx_http_clicktrack_redis_checked.createBool =
+                                         ngx_http_clicktrack_redis_refuse_bool;
+        }
+
+        ac->c.reader->fn = &ngx_http_clicktrack_redis_checked;
+    }
+
+#endif
 
     if (rc->light) {
         ac->c.reader->fn = &ngx_http_clicktrack_redis_light;
@@ -403,13 +483,13 @@ void
 ngx_http_clicktrack_redis_reserve(ngx_http_clicktrack_redis_t *rc,
     size_t size)
 {
-    sds  obuf;
+    ngx_http_clicktrack_sds_t  obuf;
 
     if (rc->state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
         return;
     }
 
-    obuf = sdsMakeRoomFor(rc->ac->c.obuf, size);
+    obuf = ngx_http_clicktrack_sds_make_room(rc->ac->c.obuf, size);
 
     if (obuf != NULL) {
         rc->ac->c.obuf = obuf;
@@ -422,6 +502,12 @@ ngx_http_clicktrack_redis_light_string(const redisReadTask *task, char *str,
     size_t len)
 {
     redisReply  *r;
+
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
+    if (ngx_http_clicktrack_redis_resp3(task->type)) {
+        return ngx_http_clicktrack_redis_refuse(task);
+    }
+#endif
 
     if (task->type != REDIS_REPLY_ERROR || task->parent != NULL) {
         /* only a top-level reply is ever freed by hiredis */
@@ -453,8 +539,14 @@ ngx_http_clicktrack_redis_light_string(const redisReadTask *task, char *str,
 
 static void *
 ngx_http_clicktrack_redis_light_array(const redisReadTask *task,
-    int elements)
+    ngx_http_clicktrack_redis_elements_t elements)
 {
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
+    if (ngx_http_clicktrack_redis_resp3(task->type)) {
+        return ngx_http_clicktrack_redis_refuse(task);
+    }
+#endif
+
     return ngx_http_clicktrack_redis_light_reply(REDIS_REPLY_ARRAY);
 }
 
@@ -508,6 +600,133 @@ ngx_http_clicktrack_redis_light_free(void *reply)
     ngx_free(r->str);
     ngx_free(r);
 }
+
+
+#if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
+
+/* the RESP3 types of their own reply functions, for both tables */
+
+static void *
+ngx_http_clicktrack_redis_refuse_double(const redisReadTask *task,
+    double value, char *str, size_t len)
+{
+    return ngx_http_clicktrack_redis_refuse(task);
+}
+
+
+static void *
+ngx_http_clicktrack_redis_refuse_bool(const redisReadTask *task, int value)
+{
+    return ngx_http_clicktrack_redis_refuse(task);
+}
+
+
+static void *
+ngx_http_clicktrack_redis_checked_string(const redisReadTask *task,
+    char *str, size_t len)
+{
+    if (ngx_http_clicktrack_redis_resp3(task->type)) {
+        return ngx_http_clicktrack_redis_refuse(task);
+    }
+
+    return ngx_http_clicktrack_redis_hiredis.createString(task, str, len);
+}
+
+
+static void *
+ngx_http_clicktrack_redis_checked_array(const redisReadTask *task,
+    size_t elements)
+{
+    if (ngx_http_clicktrack_redis_resp3(task->type)) {
+        return ngx_http_clicktrack_redis_refuse(task);
+    }
+
+    return ngx_http_clicktrack_redis_hiredis.createArray(task, elements);
+}
+
+
+/* whether a reply type is one that RESP2 does not have */
+
+static ngx_uint_t
+ngx_http_clicktrack_redis_resp3(int type)
+{
+    switch (type) {
+
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_ARRAY:
+    case REDIS_REPLY_INTEGER:
+    case REDIS_REPLY_NIL:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+        return 0;
+
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * No object for a RESP3 reply: hiredis takes that for a reader error and
+ * drops the connection; the reason is kept for the "connection lost" line
+ * (hiredis' own text for it is "Out of memory").
+ */
+
+static void *
+ngx_http_clicktrack_redis_refuse(const redisReadTask *task)
+{
+    const char                   *name;
+    ngx_http_clicktrack_redis_t  *rc;
+
+    switch (task->type) {
+
+    case REDIS_REPLY_DOUBLE:
+        name = "a RESP3 double";
+        break;
+
+    case REDIS_REPLY_BOOL:
+        name = "a RESP3 boolean";
+        break;
+
+    case REDIS_REPLY_MAP:
+        name = "a RESP3 map";
+        break;
+
+    case REDIS_REPLY_SET:
+        name = "a RESP3 set";
+        break;
+
+    case REDIS_REPLY_ATTR:
+        name = "a RESP3 attribute";
+        break;
+
+    case REDIS_REPLY_PUSH:
+        name = "a RESP3 push";
+        break;
+
+    case REDIS_REPLY_BIGNUM:
+        name = "a RESP3 big number";
+        break;
+
+    case REDIS_REPLY_VERB:
+        name = "a RESP3 verbatim string";
+        break;
+
+    default:
+        name = "an unknown";
+        break;
+    }
+
+    rc = task->privdata;
+
+    if (rc != NULL) {
+        rc->refused = name;
+    }
+
+    return NULL;
+}
+
+#endif
 
 
 /*
@@ -865,11 +1084,21 @@ ngx_http_clicktrack_redis_disconnected(const redisAsyncContext *ac,
 
     (void) ngx_atomic_fetch_add(&rc->counters->redis_errors, 1);
 
-    if (ngx_http_clicktrack_redis_log_now(rc)) {
-        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "clicktrack: redis %V: connection lost: %s",
-                      &rc->conf->name, ac->errstr);
+    if (!ngx_http_clicktrack_redis_log_now(rc)) {
+        return;
     }
+
+    if (rc->refused != NULL) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "clicktrack: redis %V: connection lost: %s reply "
+                      "refused, the module speaks RESP2 only",
+                      &rc->conf->name, rc->refused);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                  "clicktrack: redis %V: connection lost: %s",
+                  &rc->conf->name, ac->errstr);
 }
 
 

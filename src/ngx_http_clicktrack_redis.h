@@ -75,6 +75,8 @@ struct ngx_http_clicktrack_redis_s {
     ngx_msec_t                             block;
 
     ngx_http_clicktrack_redis_state_e      state;
+    /* a RESP3 reply type that dropped the connection (hiredis 1.x) */
+    const char                            *refused;
     unsigned                               up:1;        /* "ready" seen */
     unsigned                               down:1;      /* counted down */
     unsigned                               closing:1;

@@ -6,6 +6,9 @@
 #
 #   util/compat.sh /path/to/nginx-source [prove arguments]
 #
+# HIREDIS=PREFIX (util/hiredis.sh) builds the module against that hiredis
+# (build/compat-VERSION-hiredis-NAME/).
+#
 # docs/compatibility.md lists the versions checked this way.
 
 set -eu
@@ -28,6 +31,14 @@ fi
 version=$(sed -n 's/^#define NGINX_VERSION *"\(.*\)"/\1/p' \
           "$src/src/core/nginx.h")
 out=$top/build/compat-$version
+
+hiredis_opt=()
+if [ -n "${HIREDIS:-}" ]; then
+    HIREDIS=$(cd "$HIREDIS" && pwd)
+    out=$out-hiredis-$(basename "$HIREDIS")
+    hiredis_opt=(--with-cc-opt="-I$HIREDIS/include"
+                 --with-ld-opt="-L$HIREDIS/lib -Wl,-rpath,$HIREDIS/lib")
+fi
 rm -rf "$out"
 mkdir -p "$out"
 cp -a "$src" "$out/nginx"
@@ -38,6 +49,7 @@ echo "nginx $version: building into $out"
 (cd "$out/nginx" && $configure --prefix="$out/prefix" \
     --with-compat --with-debug --with-threads \
     --with-http_ssl_module --with-http_v2_module --with-http_realip_module \
+    ${hiredis_opt[@]+"${hiredis_opt[@]}"} \
     --add-dynamic-module="$top" > "$out/configure.log" 2>&1 \
     && make -j"$(nproc)" > "$out/make.log" 2>&1) || {
     tail -30 "$out/configure.log" "$out/make.log" >&2
@@ -47,5 +59,6 @@ echo "nginx $version: building into $out"
 
 TEST_NGINX_BINARY=$out/nginx/objs/nginx \
 TEST_NGINX_LOAD_MODULES=$out/nginx/objs/ngx_http_clicktrack_module.so \
+FAULTS_MODULE=$out/nginx/objs/ngx_http_clicktrack_module.so \
 TEST_NGINX_SERVROOT=$out/servroot \
     "$top/util/test.sh" "$@"

@@ -20,4 +20,14 @@ case " ${flags[*]} " in
     *) flags+=(--with-compat) ;;
 esac
 
-exec ./configure "${flags[@]}" --with-cc-opt="-g -O2" "$@"
+# HIREDIS=PREFIX: that hiredis (PREFIX/include/hiredis, PREFIX/lib), which
+# the module then loads through its rpath, rather than the system's
+cc_opt="-g -O2"
+ld_opt=()
+if [ -n "${HIREDIS:-}" ]; then
+    cc_opt="$cc_opt -I$HIREDIS/include"
+    ld_opt=(--with-ld-opt="-L$HIREDIS/lib -Wl,-rpath,$HIREDIS/lib")
+fi
+
+exec ./configure "${flags[@]}" --with-cc-opt="$cc_opt" \
+    ${ld_opt[@]+"${ld_opt[@]}"} "$@"

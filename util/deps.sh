@@ -2,7 +2,8 @@
 # Installs the Debian packages that the build, the demo and the tests need,
 # and only those that are missing.  Needs root (or sudo).
 #
-#   util/deps.sh [build|test|demo|deb|fuzz|lint|asan]...   default: build
+#   util/deps.sh [build|test|demo|deb|fuzz|lint|asan|hiredis]...
+#                                                        default: build
 
 set -eu
 
@@ -16,6 +17,8 @@ want_deb="$want_build debhelper dpkg-dev redis-server curl"
 # clang with libFuzzer and the sanitizers; dpkg-dev for apt-get source
 want_fuzz="$want_build clang libclang-rt-14-dev dpkg-dev perl"
 want_lint="$want_build cppcheck clang-tidy"
+# util/hiredis.sh: apt-get source (dpkg-source) and hiredis' make
+want_hiredis="gcc make libc6-dev dpkg-dev"
 want_asan="$want_test clang libclang-rt-14-dev dpkg-dev libpcre2-dev zlib1g-dev
            libssl-dev"
 
@@ -31,6 +34,7 @@ for what in "$@"; do
         fuzz)  pkgs="$pkgs $want_fuzz" ;;
         lint)  pkgs="$pkgs $want_lint" ;;
         asan)  pkgs="$pkgs $want_asan" ;;
+        hiredis) pkgs="$pkgs $want_hiredis" ;;
         *) echo "util/deps.sh: unknown set \"$what\"" >&2; exit 2 ;;
     esac
 done

@@ -63,6 +63,9 @@ else
 fi
 
 echo "redis on 127.0.0.1:$TEST_NGINX_REDIS_PORT, nginx on :$TEST_NGINX_PORT"
+# the libhiredis the module loads (HIREDIS=PREFIX builds in an rpath)
+echo "hiredis: $(ldd "${TEST_NGINX_LOAD_MODULES%% *}" 2>/dev/null \
+                 | sed -n 's/^[[:space:]]*libhiredis[^ ]* => \([^ ]*\).*/\1/p')"
 
 status=0
 
