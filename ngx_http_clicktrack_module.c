@@ -17,6 +17,7 @@
 #include "ngx_http_clicktrack_stream.h"
 #include "ngx_http_clicktrack_dashboard.h"
 #include "ngx_http_clicktrack_js.h"
+#include "ngx_http_clicktrack_rollup.h"
 
 
 /*
@@ -28,6 +29,7 @@
  *   beacon   request -> events -> queue, the answer
  *   event    keys, validation, the JSON record
  *   queue    batching, in flight, retry, shutdown
+ *   rollup   the per-worker sums behind the analytics, sent each window
  *   redis    the hiredis connection on nginx's event loop
  *   status   shared counters and their report
  *   stream   live events (SSE), JSON and CSV export
@@ -41,6 +43,7 @@
 #define NGX_HTTP_CLICKTRACK_DEFAULT_RECENT  "clicktrack:recent"
 #define NGX_HTTP_CLICKTRACK_DEFAULT_MAX     10000
 #define NGX_HTTP_CLICKTRACK_DEFAULT_COOKIE  "ctid"
+#define NGX_HTTP_CLICKTRACK_DEFAULT_ROLLUP  "clicktrack:stats"
 
 
 static ngx_int_t ngx_http_clicktrack_add_variables(ngx_conf_t *cf);
@@ -80,6 +83,8 @@ static char *ngx_http_clicktrack_max_batch(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_clicktrack_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clicktrack_rollup(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 static char *ngx_http_clicktrack_set_page(ngx_conf_t *cf,
     ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_handler_pt handler,
@@ -88,8 +93,11 @@ static char *ngx_http_clicktrack_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler, ngx_uint_t uses_redis);
 static ngx_int_t ngx_http_clicktrack_param(ngx_str_t *value, char *name,
     ngx_str_t *param);
+static ngx_int_t ngx_http_clicktrack_off(ngx_conf_t *cf, ngx_command_t *cmd);
 static ngx_http_clicktrack_recent_t *ngx_http_clicktrack_make_recent(
     ngx_conf_t *cf, ngx_str_t *key, ngx_uint_t max);
+static ngx_http_clicktrack_rollup_conf_t *ngx_http_clicktrack_make_rollup(
+    ngx_conf_t *cf, ngx_str_t *prefix);
 
 
 static ngx_conf_enum_t  ngx_http_clicktrack_ip_modes[] = {
@@ -226,6 +234,13 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_clicktrack_main_conf_t, shutdown_timeout),
+      NULL },
+
+    { ngx_string("clicktrack_rollup"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_clicktrack_rollup,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("clicktrack_spool"),
@@ -383,6 +398,7 @@ ngx_http_clicktrack_create_loc_conf(ngx_conf_t *cf)
 
     conf->list = NGX_CONF_UNSET_PTR;
     conf->recent = NGX_CONF_UNSET_PTR;
+    conf->rollup = NGX_CONF_UNSET_PTR;
     conf->cookie = NGX_CONF_UNSET_PTR;
     conf->fields = NGX_CONF_UNSET_PTR;
     conf->ip = NGX_CONF_UNSET_UINT;
@@ -402,8 +418,9 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clicktrack_loc_conf_t *prev = parent;
     ngx_http_clicktrack_loc_conf_t *conf = child;
 
-    ngx_str_t                      key;
-    ngx_http_clicktrack_cookie_t  *cookie;
+    ngx_str_t                         key;
+    ngx_http_clicktrack_cookie_t     *cookie;
+    ngx_http_clicktrack_main_conf_t  *mcf;
 
     if (conf->list == NGX_CONF_UNSET_PTR) {
 
@@ -435,6 +452,31 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
 
         conf->recent = prev->recent;
+    }
+
+    if (conf->rollup == NGX_CONF_UNSET_PTR) {
+
+        if (prev->rollup == NGX_CONF_UNSET_PTR) {
+            ngx_str_set(&key, NGX_HTTP_CLICKTRACK_DEFAULT_ROLLUP);
+
+            prev->rollup = ngx_http_clicktrack_make_rollup(cf, &key);
+            if (prev->rollup == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        conf->rollup = prev->rollup;
+    }
+
+    if (conf->rollup != NULL) {
+        mcf = ngx_http_conf_get_module_main_conf(cf,
+                                                 ngx_http_clicktrack_module);
+
+        if (mcf->rollup_window == 0
+            || conf->rollup->window < mcf->rollup_window)
+        {
+            mcf->rollup_window = conf->rollup->window;
+        }
     }
 
     if (conf->cookie == NGX_CONF_UNSET_PTR) {
@@ -513,6 +555,12 @@ ngx_http_clicktrack_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (mcf->rollup_window
+        && ngx_http_clicktrack_rollup_init(cycle, mcf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -531,6 +579,7 @@ ngx_http_clicktrack_exit_process(ngx_cycle_t *cycle)
     }
 
     if (mcf != NULL) {
+        ngx_http_clicktrack_rollup_exit(mcf);
         ngx_http_clicktrack_stream_exit(mcf);
     }
 
@@ -705,16 +754,12 @@ ngx_http_clicktrack_recent(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        if (cf->args->nelts > 2) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unexpected \"%V\" after \"off\" in \"%V\"",
-                               &value[2], &cmd->name);
-            return NGX_CONF_ERROR;
-        }
-
+    switch (ngx_http_clicktrack_off(cf, cmd)) {
+    case NGX_OK:
         lcf->recent = NULL;
         return NGX_CONF_OK;
+    case NGX_ERROR:
+        return NGX_CONF_ERROR;
     }
 
     max = NGX_HTTP_CLICKTRACK_DEFAULT_MAX;
@@ -845,16 +890,12 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        if (cf->args->nelts > 2) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unexpected \"%V\" after \"off\" in \"%V\"",
-                               &value[2], &cmd->name);
-            return NGX_CONF_ERROR;
-        }
-
+    switch (ngx_http_clicktrack_off(cf, cmd)) {
+    case NGX_OK:
         lcf->cookie = NULL;
         return NGX_CONF_OK;
+    case NGX_ERROR:
+        return NGX_CONF_ERROR;
     }
 
     /* a cookie name is an RFC 6265 token: no separators, no controls */
@@ -1345,6 +1386,33 @@ ngx_http_clicktrack_set_handler(ngx_conf_t *cf, ngx_http_handler_pt handler,
 }
 
 
+/*
+ * "off" as the only argument: NGX_OK; "off" and more: NGX_ERROR, logged;
+ * anything else: NGX_DECLINED
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_off(ngx_conf_t *cf, ngx_command_t *cmd)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") != 0) {
+        return NGX_DECLINED;
+    }
+
+    if (cf->args->nelts > 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unexpected \"%V\" after \"off\" in \"%V\"",
+                           &value[2], &cmd->name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* "name=value": NGX_OK and the value when value[] starts with "name=" */
 
 static ngx_int_t
@@ -1364,6 +1432,142 @@ ngx_http_clicktrack_param(ngx_str_t *value, char *name, ngx_str_t *param)
     param->len = value->len - len - 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * clicktrack_rollup PREFIX [window=TIME] [retention=TIME] [top=N]
+ *                   [tz=+HH:MM] | off
+ */
+
+static char *
+ngx_http_clicktrack_rollup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+
+    time_t                              sec;
+    ngx_int_t                           n;
+    ngx_str_t                          *value, param;
+    ngx_uint_t                          i;
+    ngx_msec_t                          ms;
+    ngx_http_clicktrack_rollup_conf_t  *ru;
+
+    if (lcf->rollup != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    switch (ngx_http_clicktrack_off(cf, cmd)) {
+    case NGX_OK:
+        lcf->rollup = NULL;
+        return NGX_CONF_OK;
+    case NGX_ERROR:
+        return NGX_CONF_ERROR;
+    }
+
+    ru = ngx_http_clicktrack_make_rollup(cf, &value[1]);
+    if (ru == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_http_clicktrack_param(&value[i], "window", &param) == NGX_OK) {
+            ms = ngx_parse_time(&param, 0);
+
+            /* at most a minute: the per-minute counts need every minute */
+
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 60000) {
+                goto invalid;
+            }
+
+            ru->window = ms;
+            continue;
+        }
+
+        if (ngx_http_clicktrack_param(&value[i], "retention", &param)
+            == NGX_OK)
+        {
+            sec = ngx_parse_time(&param, 1);
+
+            if (sec == (time_t) NGX_ERROR || sec == 0) {
+                goto invalid;
+            }
+
+            ru->retention = sec;
+            continue;
+        }
+
+        if (ngx_http_clicktrack_param(&value[i], "top", &param) == NGX_OK) {
+            n = ngx_atoi(param.data, param.len);
+
+            if (n == NGX_ERROR || n == 0 || n > 100000) {
+                goto invalid;
+            }
+
+            ru->top = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_http_clicktrack_param(&value[i], "tz", &param) == NGX_OK) {
+            n = ngx_http_clicktrack_rollup_parse_tz(&param);
+
+            if (n == NGX_ERROR) {
+                goto invalid;
+            }
+
+            ru->tz = n;
+            ru->tz_text = param;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown parameter \"%V\" in \"%V\"",
+                           &value[i], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->rollup = ru;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\"",
+                       &value[i], &cmd->name);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* a rollup with the defaults: window=1s retention=400d top=1000 tz=+00:00 */
+
+static ngx_http_clicktrack_rollup_conf_t *
+ngx_http_clicktrack_make_rollup(ngx_conf_t *cf, ngx_str_t *prefix)
+{
+    ngx_http_clicktrack_rollup_conf_t  *ru;
+
+    if (prefix->len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty prefix in \"clicktrack_rollup\"");
+        return NULL;
+    }
+
+    ru = ngx_palloc(cf->pool, sizeof(ngx_http_clicktrack_rollup_conf_t));
+    if (ru == NULL) {
+        return NULL;
+    }
+
+    ru->prefix = *prefix;
+    ru->window = 1000;
+    ru->retention = 400 * 86400;
+    ru->top = 1000;
+    ru->tz = 0;
+    ngx_str_set(&ru->tz_text, "+00:00");
+
+    return ru;
 }
 
 

@@ -15,6 +15,7 @@
 #include "ngx_http_clicktrack_beacon.h"
 #include "ngx_http_clicktrack_filter.h"
 #include "ngx_http_clicktrack_queue.h"
+#include "ngx_http_clicktrack_rollup.h"
 
 
 /*
@@ -485,6 +486,11 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
 
         (void) ngx_http_clicktrack_queue_push(mcf->queue, &list, lcf->recent,
                                               json, last - json);
+
+        if (lcf->rollup && mcf->rollup) {
+            ngx_http_clicktrack_rollup_add(mcf->rollup, lcf->rollup,
+                                           &events[i], &common);
+        }
     }
 
     return NGX_OK;

@@ -547,25 +547,6 @@ ngx_http_clicktrack_form_pair(ngx_pool_t *pool,
 }
 
 
-/* a hex digit's value, or -1 */
-
-static ngx_inline ngx_int_t
-ngx_http_clicktrack_hex_digit(u_char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
 /*
  * "+" is a space, "%XX" a byte; NGX_DECLINED for a "%" not followed by two
  * hex digits.  Without "%" or "+", out points into the input.

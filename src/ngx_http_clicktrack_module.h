@@ -25,6 +25,7 @@
 typedef struct ngx_http_clicktrack_queue_s  ngx_http_clicktrack_queue_t;
 typedef struct ngx_http_clicktrack_stream_s  ngx_http_clicktrack_stream_t;
 typedef struct ngx_http_clicktrack_page_s  ngx_http_clicktrack_page_t;
+typedef struct ngx_http_clicktrack_rollup_s  ngx_http_clicktrack_rollup_t;
 
 
 /* clicktrack_redis: where and how to connect, resolved at configuration */
@@ -101,6 +102,7 @@ typedef struct {
     ngx_atomic_t                     reconnects;
     ngx_atomic_t                     stream_clients;
     ngx_atomic_t                     spool_bytes;   /* for max_size */
+    ngx_atomic_t                     rollup_dropped;
 
     ngx_http_clicktrack_share_t      shares[NGX_MAX_PROCESSES];
 } ngx_http_clicktrack_counters_t;
@@ -124,6 +126,18 @@ ngx_http_clicktrack_gauge_add(ngx_atomic_t *total, ngx_atomic_t *share,
 #define ngx_http_clicktrack_gauge(c, gauge, n)                                \
     ngx_http_clicktrack_gauge_add(&(c)->gauge,                                \
                                   &ngx_http_clicktrack_share->gauge, n)
+
+
+/* clicktrack_rollup */
+
+typedef struct {
+    ngx_str_t                        prefix;
+    ngx_msec_t                       window;
+    time_t                           retention;   /* seconds */
+    ngx_uint_t                       top;
+    ngx_int_t                        tz;          /* seconds east of UTC */
+    ngx_str_t                        tz_text;     /* "+00:00" */
+} ngx_http_clicktrack_rollup_conf_t;
 
 
 /* clicktrack_spool */
@@ -152,6 +166,12 @@ typedef struct {
     /* the streams clicktrack_stream reads (NULL: none), this worker's hub */
     ngx_http_clicktrack_stream_t    *stream;
 
+    /* the shortest window of the rollups beacons feed (0: none) */
+    ngx_msec_t                       rollup_window;
+
+    /* this worker's rollup sums, set up in init_process */
+    ngx_http_clicktrack_rollup_t    *rollup;
+
     ngx_uint_t                       used;        /* a handler is set */
 
     /* where the first user of Redis was configured, for "nginx -t" */
@@ -174,6 +194,7 @@ typedef struct {
     size_t                           max_body;
     ngx_uint_t                       max_batch;
     ngx_http_clicktrack_page_t      *page;        /* dashboard, tracker */
+    ngx_http_clicktrack_rollup_conf_t  *rollup;   /* NULL: off */
 } ngx_http_clicktrack_loc_conf_t;
 
 

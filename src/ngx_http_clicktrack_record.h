@@ -128,6 +128,25 @@ typedef enum {
 } ngx_http_clicktrack_field_e;
 
 
+/* a hex digit's value, or -1 (percent-decoding) */
+
+static ngx_inline ngx_int_t
+ngx_http_clicktrack_hex_digit(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
 /* the keys' names, by NGX_HTTP_CLICKTRACK_F_*, then a null string */
 extern ngx_str_t  ngx_http_clicktrack_record_names[];
 

@@ -81,7 +81,10 @@ static ngx_http_clicktrack_counter_t  ngx_http_clicktrack_counters[] = {
     ngx_http_clicktrack_counter(reconnects, "redis_reconnects_total",
         "Connection attempts after a failure or a loss.", "counter"),
     ngx_http_clicktrack_counter(stream_clients, "stream_clients",
-        "Clients connected to clicktrack_stream.", "gauge")
+        "Clients connected to clicktrack_stream.", "gauge"),
+    ngx_http_clicktrack_counter(rollup_dropped, "rollup_dropped_total",
+        "Rollup entries not kept: past a window's bounds, or Redis away.",
+        "counter")
 };
 
 

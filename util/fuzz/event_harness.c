@@ -41,6 +41,8 @@ static ngx_int_t ngx_http_clicktrack_chk_string(ngx_http_clicktrack_chk_t *c,
 static ngx_int_t ngx_http_clicktrack_chk_number(ngx_http_clicktrack_chk_t *c,
     ngx_str_t *raw);
 static ngx_int_t ngx_http_clicktrack_chk_props(ngx_http_clicktrack_chk_t *c);
+static const char *ngx_http_clicktrack_harness_url(ngx_str_t *url,
+    ngx_pool_t *pool);
 static ngx_int_t ngx_http_clicktrack_chk_charset(ngx_str_t *s,
     const char *set, size_t min, size_t max);
 
@@ -257,11 +259,99 @@ ngx_http_clicktrack_harness_run(u_char *data, size_t len, ngx_uint_t mode,
 
         out(ctx, buf, last - buf);
         free(buf);
+
+        why = ngx_http_clicktrack_harness_url(&events[n].url, pool);
+
+        if (why == NULL) {
+            why = ngx_http_clicktrack_harness_url(&events[n].referrer, pool);
+        }
+
+        if (why != NULL) {
+            fprintf(stderr, "BUG: event %lu: %s\n", (unsigned long) n + 1,
+                    why);
+            abort();
+        }
     }
 
     ngx_destroy_pool(pool);
 
     return NGX_OK;
+}
+
+
+/*
+ * The rollups' URL parts (src/ngx_http_clicktrack_url.c), by properties
+ * of their own: each part lies inside the URL (but the path "/" of a URL
+ * without one); the path holds no '?' or '#', the host no '/', '?', '#'
+ * or '@'; the query follows a '?'; a decoded argument is no longer than
+ * the query.
+ */
+
+static const char *
+ngx_http_clicktrack_harness_url(ngx_str_t *url, ngx_pool_t *pool)
+{
+    u_char     *buf, *last;
+    ngx_str_t   path, host, query, value;
+
+    if (url->len == 0) {
+        return NULL;
+    }
+
+    last = url->data + url->len;
+
+    ngx_http_clicktrack_url_path(url, &path);
+
+    if (!(path.len == 1 && path.data[0] == '/')
+        && (path.data < url->data || path.data + path.len > last))
+    {
+        return "url_path outside the URL";
+    }
+
+    if (path.len == 0 || ngx_strlchr(path.data, path.data + path.len, '?')
+        || ngx_strlchr(path.data, path.data + path.len, '#'))
+    {
+        return "url_path empty, or with '?' or '#'";
+    }
+
+    ngx_http_clicktrack_url_host(url, &host);
+
+    if (host.len
+        && (host.data < url->data || host.data + host.len > last
+            || ngx_strlchr(host.data, host.data + host.len, '/')
+            || ngx_strlchr(host.data, host.data + host.len, '?')
+            || ngx_strlchr(host.data, host.data + host.len, '#')
+            || ngx_strlchr(host.data, host.data + host.len, '@')))
+    {
+        return "url_host outside the URL, or with '/', '?', '#', '@'";
+    }
+
+    ngx_http_clicktrack_url_query(url, &query);
+
+    if (query.len == 0) {
+        return NULL;
+    }
+
+    if (query.data <= url->data || query.data + query.len > last
+        || query.data[-1] != '?'
+        || ngx_strlchr(query.data, query.data + query.len, '#'))
+    {
+        return "url_query not after a '?', or with a '#'";
+    }
+
+    buf = ngx_pnalloc(pool, query.len);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_clicktrack_url_arg(&query, (u_char *) "utm_source", 10, buf,
+                                    &value)
+        == NGX_OK
+        && (value.len == 0 || value.len > query.len))
+    {
+        return "url_arg longer than the query, or empty";
+    }
+
+    return NULL;
 }
 
 

@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_clicktrack_event.h"
+#include "ngx_http_clicktrack_url.h"
 
 
 /*

@@ -99,6 +99,12 @@ package Clicktrack::Test;
 # then the list and its processing list must be empty.
 # "keepalive SECTION" sends the requests listed in --- SECTION one after
 # another on one connection and checks each answer (see keepalive()).
+# "expect SECTION" polls Redis (up to 6 s) until every line of --- SECTION,
+# "COMMAND ARG ... => WANT", holds; see expect() for the placeholders.
+# "json URI SECTION" GETs URI (status 200, a JSON body) and checks each
+# line of --- SECTION, "PATH => WANT": PATH is keys and indices with dots
+# (totals.visitors, pages.0.1, series.#: the array's length); WANT as in
+# expect(), a structure compared as canonical JSON.
 
 use strict;
 use warnings;
@@ -815,6 +821,8 @@ sub action {
     elsif ($verb eq 'post_answer') { post_answer($name, @words) }
     elsif ($verb eq 'log_lines') { log_lines($name, @words) }
     elsif ($verb eq 'keepalive') { keepalive($block, $name, @words) }
+    elsif ($verb eq 'expect')  { expect($block, $name, @words) }
+    elsif ($verb eq 'json')    { json_check($block, $name, @words) }
     else { die "$name: unknown action \"$verb\"\n" }
 }
 
@@ -830,8 +838,10 @@ sub command {
 
     my $target = port_of($block);
 
-    # "cmd REPLICAOF 127.0.0.1 $TEST_NGINX_REDIS_PORT", as in config
+    # "cmd REPLICAOF 127.0.0.1 $TEST_NGINX_REDIS_PORT", as in config;
+    # "cmd HSET prefix:{site}:<day-1d>:counts ...", as in expect()
     s/\$(TEST_NGINX_\w+)/$ENV{$1} \/\/ ''/ge for @words;
+    $_ = rollup_time($_) for @words;
 
     if ($words[0] eq '-a') {
         my (undef, $password) = splice @words, 0, 2;
@@ -1698,6 +1708,147 @@ sub in_order {
                                   . " load labels in $key in order")
         or Test::More::diag(@bad ? "load-$seq[$bad[0]] after "
                                    . "load-$seq[$bad[0] - 1]" : "no labels");
+}
+
+
+# "--- SECTION" lines "COMMAND ARG ... => WANT" for the rollups: a reply
+# (an array's elements joined by one space, nil "(nil)") must be WANT
+# exactly, or "~N" (a number within 2% of N), ">N" or "<N".  In ARGs and
+# WANT, <day> is today in UTC (YYYY-MM-DD), <day+HH:MM> / <day-HH:MM> in
+# that offset, <day-Nd> N days ago, <hour> the UTC hour (HH), <minute>
+# YYYY-MM-DDTHH:MM (UTC).
+
+sub expect {
+    my ($block, $name, $section) = @_;
+
+    my @lines = grep { /\S/ } split /\n/, $block->$section // '';
+    my $deadline = time + 6;
+    my ($line, $got, $want);
+
+    while (1) {
+        my @bad;
+
+        for my $l (@lines) {
+            my ($cmd, $w) = split /\s+=>\s*/, $l, 2;
+            $cmd = rollup_time($cmd);
+            $w = rollup_time($w // '');
+
+            my $r = eval { redis(port_of($block), split ' ', $cmd) };
+            $r = "error: $@" if $@;
+            $r = join ' ', map { $_ // '(nil)' } @$r if ref $r eq 'ARRAY';
+            $r = '(nil)' unless defined $r;
+
+            push @bad, [$cmd, $r, $w] unless reply_is($r, $w);
+        }
+
+        if (!@bad || time > $deadline) {
+            Test::More::ok(!@bad, "$name - expect $section: "
+                                  . @lines . " rollup check(s)")
+                or Test::More::diag(join "\n", map { "$_->[0]: got "
+                                   . "\"$_->[1]\", want \"$_->[2]\"" } @bad);
+            return;
+        }
+
+        sleep 0.1;
+    }
+}
+
+
+sub json_check {
+    my ($block, $name, $uri, $section) = @_;
+
+    $uri = rollup_time($uri);
+
+    my ($status, undef, $body) = http_get($uri);
+    $body = dechunk($body // '');
+
+    Test::More::is($status, 200, "$name - json $uri: 200")
+        or Test::More::diag($body);
+
+    my $doc = eval { $json->decode($body) };
+    Test::More::ok($doc, "$name - json $uri: a JSON body")
+        or return Test::More::diag($body);
+
+    my $canon = JSON::PP->new->canonical->allow_nonref;
+
+    for my $l (grep { /\S/ } split /\n/, $block->$section // '') {
+        my ($path, $want) = split /\s+=>\s*/, $l, 2;
+        $want = rollup_time($want // '');
+
+        my $v = $doc;
+
+        for my $k (split /\./, $path) {
+            if ($k eq '#') {
+                $v = ref $v eq 'ARRAY' ? scalar @$v : undef;
+            } elsif (ref $v eq 'ARRAY') {
+                $v = $v->[$k];
+            } elsif (ref $v eq 'HASH') {
+                $v = $v->{$k};
+            } else {
+                undef $v;
+            }
+        }
+
+        my $got = ref $v ? $canon->encode($v)
+                         : defined $v ? (JSON::PP::is_bool($v) ? "$v" : $v)
+                                      : 'null';
+
+        Test::More::ok(reply_is($got, $want), "$name - json $path")
+            or Test::More::diag("$path: got $got, want $want");
+    }
+}
+
+
+sub dechunk {
+    my ($body) = @_;
+
+    return $body unless $body =~ /^[0-9a-f]+\r\n/;
+
+    my $out = '';
+
+    while ($body =~ s/^([0-9a-f]+)\r\n//) {
+        my $n = hex $1;
+        last if $n == 0;
+        $out .= substr($body, 0, $n, '');
+        $body =~ s/^\r\n//;
+    }
+
+    return $out;
+}
+
+
+sub reply_is {
+    my ($got, $want) = @_;
+
+    my ($op, $n) = $want =~ /^([~<>])(-?\d+)$/;
+
+    return $got eq $want unless defined $op;
+    return 0 unless $got =~ /^-?\d+$/;
+
+    return abs($got - $n) <= 0.02 * $n if $op eq '~';
+    return $op eq '>' ? $got > $n : $got < $n;
+}
+
+
+sub rollup_time {
+    my ($s) = @_;
+
+    my $now = time;
+
+    my $day = sub {
+        my ($sign, $hh, $mm) = @_;
+        my $off = ($sign eq '-' ? -1 : 1) * ($hh * 3600 + $mm * 60);
+        return POSIX::strftime('%Y-%m-%d', gmtime($now + $off));
+    };
+
+    $s =~ s/<day([+-])(\d\d):(\d\d)>/$day->($1, $2, $3)/ge;
+    $s =~ s/<day-(\d+)d>/POSIX::strftime('%Y-%m-%d',
+                                          gmtime($now - 86400 * $1))/ge;
+    $s =~ s/<day>/POSIX::strftime('%Y-%m-%d', gmtime $now)/ge;
+    $s =~ s/<hour>/POSIX::strftime('%H', gmtime $now)/ge;
+    $s =~ s/<minute>/POSIX::strftime('%Y-%m-%dT%H:%M', gmtime $now)/ge;
+
+    return $s;
 }
 
 

@@ -1,0 +1,1104 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_http_clicktrack_rollup.h"
+#include "ngx_http_clicktrack_redis.h"
+#include "ngx_http_clicktrack_url.h"
+
+
+/*
+ * A window's sums live in a pool of their own.  A bucket is one site and
+ * one minute of one clicktrack_rollup (its prefix, top, retention, tz):
+ * its counts, and per table the distinct names with their counts (the
+ * unique counts' tables hold the visitor and session ids).  Entries are
+ * found through one hash over (bucket, table, name).  At the end of the
+ * window every bucket becomes its commands, written at once into the
+ * connection's output: one round trip, and the pool goes.
+ *
+ * Keys (docs/stats.md), with BASE = PREFIX:{SITE}:YYYY-MM-DD:
+ *
+ *   BASE:counts               hash: events, pageviews, events:HH, ...
+ *   BASE:visitors, :visits    HyperLogLogs of the day
+ *   PREFIX:{SITE}:YYYY-MM-DDTHH:visitors        ... of the hour
+ *   PREFIX:{SITE}:YYYY-MM-DDTHH:MM:visitors     ... of the minute
+ *   BASE:TABLE                sorted sets: pages, referrers, ...
+ *   PREFIX:sites:YYYY-MM-DD   sorted set of the sites by events
+ */
+
+
+#define NGX_HTTP_CLICKTRACK_ROLLUP_HASH     4096    /* a power of two */
+
+/* the reply callbacks' privdata: the last command of a window */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_LAST     ((void *) 1)
+
+
+typedef enum {
+    NGX_HTTP_CLICKTRACK_T_VISITORS = 0,
+    NGX_HTTP_CLICKTRACK_T_VISITS,
+    NGX_HTTP_CLICKTRACK_T_EVENTS,
+    NGX_HTTP_CLICKTRACK_T_PAGES,
+    NGX_HTTP_CLICKTRACK_T_REFERRERS,
+    NGX_HTTP_CLICKTRACK_T_UTM_SOURCE,
+    NGX_HTTP_CLICKTRACK_T_UTM_MEDIUM,
+    NGX_HTTP_CLICKTRACK_T_UTM_CAMPAIGN,
+    NGX_HTTP_CLICKTRACK_T_UTM_CONTENT,
+    NGX_HTTP_CLICKTRACK_T_UTM_TERM,
+    NGX_HTTP_CLICKTRACK_T_COUNTRIES,
+    NGX_HTTP_CLICKTRACK_T_LABELS,
+    NGX_HTTP_CLICKTRACK_T_OUTBOUND,
+    NGX_HTTP_CLICKTRACK_T_DOWNLOADS,
+    NGX_HTTP_CLICKTRACK_T_MAX
+} ngx_http_clicktrack_rollup_table_e;
+
+/* the first sorted set; the tables before it are unique counts */
+#define NGX_HTTP_CLICKTRACK_T_ZSET          NGX_HTTP_CLICKTRACK_T_EVENTS
+
+
+typedef struct ngx_http_clicktrack_rollup_entry_s
+    ngx_http_clicktrack_rollup_entry_t;
+typedef struct ngx_http_clicktrack_rollup_bucket_s
+    ngx_http_clicktrack_rollup_bucket_t;
+
+
+struct ngx_http_clicktrack_rollup_entry_s {
+    ngx_http_clicktrack_rollup_entry_t   *hnext;    /* in the hash */
+    ngx_http_clicktrack_rollup_entry_t   *next;     /* in its table */
+    ngx_http_clicktrack_rollup_bucket_t  *bucket;
+    ngx_uint_t                            table;
+    ngx_uint_t                            hash;
+    ngx_uint_t                            count;
+    ngx_str_t                             name;
+};
+
+
+struct ngx_http_clicktrack_rollup_bucket_s {
+    ngx_http_clicktrack_rollup_bucket_t  *next;
+    ngx_http_clicktrack_rollup_conf_t    *conf;
+    time_t                                minute;   /* local, since 1970 */
+    ngx_str_t                             site;
+
+    /* "YYYY-MM-DDTHH:MM", local */
+    u_char                                time[16];
+
+    ngx_uint_t                            events;
+    ngx_uint_t                            pageviews;
+
+    ngx_http_clicktrack_rollup_entry_t   *tables[NGX_HTTP_CLICKTRACK_T_MAX];
+    ngx_uint_t                            n[NGX_HTTP_CLICKTRACK_T_MAX];
+};
+
+
+struct ngx_http_clicktrack_rollup_s {
+    ngx_http_clicktrack_redis_t           redis;
+    ngx_http_clicktrack_counters_t       *counters;
+    ngx_log_t                            *log;
+
+    /* this window's sums; pool NULL: none yet */
+    ngx_pool_t                           *pool;
+    ngx_http_clicktrack_rollup_bucket_t  *buckets;
+    ngx_http_clicktrack_rollup_bucket_t  *last;     /* the last one used */
+    ngx_http_clicktrack_rollup_entry_t  **hash;
+    ngx_uint_t                            entries;
+    size_t                                bytes;
+
+    ngx_msec_t                            window;
+    ngx_event_t                           timer;
+
+    /* a worker that exits waits for the replies to its last window */
+    ngx_uint_t                            replies;  /* not yet answered */
+    ngx_msec_t                            linger_until;
+    ngx_msec_t                            shutdown_timeout;
+    ngx_event_t                           linger;
+
+    /* the commands of one window: argument vectors, reused */
+    const char                          **argv;
+    size_t                               *argvlen;
+    ngx_uint_t                            nargs;
+
+    ngx_uint_t                            dropped;  /* not logged yet */
+    time_t                                logged;
+    time_t                                error_logged;
+};
+
+
+static void ngx_http_clicktrack_rollup_table(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
+    ngx_uint_t table, u_char *data, size_t len);
+static ngx_http_clicktrack_rollup_bucket_t *ngx_http_clicktrack_rollup_bucket(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_conf_t *conf,
+    ngx_str_t *site);
+static void *ngx_http_clicktrack_rollup_alloc(ngx_http_clicktrack_rollup_t *ru,
+    size_t size);
+static void ngx_http_clicktrack_rollup_drop(ngx_http_clicktrack_rollup_t *ru,
+    ngx_uint_t n);
+static void ngx_http_clicktrack_rollup_flush(ngx_event_t *ev);
+static void ngx_http_clicktrack_rollup_send(ngx_http_clicktrack_rollup_t *ru);
+static ngx_int_t ngx_http_clicktrack_rollup_bucket_send(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b);
+static ngx_int_t ngx_http_clicktrack_rollup_hincrby(
+    ngx_http_clicktrack_rollup_t *ru, ngx_str_t *key, char *field,
+    u_char *hour, ngx_uint_t n);
+static ngx_int_t ngx_http_clicktrack_rollup_pfadd(
+    ngx_http_clicktrack_rollup_t *ru, ngx_str_t *key,
+    ngx_http_clicktrack_rollup_entry_t *e, ngx_uint_t n, time_t ttl);
+static ngx_int_t ngx_http_clicktrack_rollup_zset(
+    ngx_http_clicktrack_rollup_t *ru, ngx_str_t *key,
+    ngx_http_clicktrack_rollup_entry_t *e, ngx_uint_t top, time_t ttl);
+static ngx_int_t ngx_http_clicktrack_rollup_command(
+    ngx_http_clicktrack_rollup_t *ru, ngx_uint_t argc);
+static ngx_int_t ngx_http_clicktrack_rollup_expire(
+    ngx_http_clicktrack_rollup_t *ru, ngx_str_t *key, time_t ttl);
+static ngx_int_t ngx_http_clicktrack_rollup_key(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
+    size_t time_len, const char *name, ngx_str_t *key);
+static void ngx_http_clicktrack_rollup_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static ngx_int_t ngx_http_clicktrack_rollup_args(
+    ngx_http_clicktrack_rollup_t *ru, ngx_uint_t n);
+static void ngx_http_clicktrack_rollup_ready(ngx_http_clicktrack_redis_t *rc);
+static void ngx_http_clicktrack_rollup_lost(ngx_http_clicktrack_redis_t *rc);
+static void ngx_http_clicktrack_rollup_linger(ngx_event_t *ev);
+
+
+/* by ngx_http_clicktrack_rollup_table_e: the keys' last part */
+
+static char  *ngx_http_clicktrack_rollup_names[] = {
+    "visitors",
+    "visits",
+    "events",
+    "pages",
+    "referrers",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "countries",
+    "labels",
+    "outbound",
+    "downloads"
+};
+
+
+/* the url's query arguments, by table from NGX_HTTP_CLICKTRACK_T_UTM_SOURCE */
+
+static ngx_str_t  ngx_http_clicktrack_rollup_utm[] = {
+    ngx_string("utm_source"),
+    ngx_string("utm_medium"),
+    ngx_string("utm_campaign"),
+    ngx_string("utm_content"),
+    ngx_string("utm_term")
+};
+
+
+ngx_int_t
+ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
+    ngx_http_clicktrack_main_conf_t *mcf)
+{
+    ngx_http_clicktrack_rollup_t  *ru;
+
+    ru = ngx_pcalloc(cycle->pool, sizeof(ngx_http_clicktrack_rollup_t));
+    if (ru == NULL) {
+        return NGX_ERROR;
+    }
+
+    ru->hash = ngx_pcalloc(cycle->pool, NGX_HTTP_CLICKTRACK_ROLLUP_HASH
+                                        * sizeof(void *));
+    if (ru->hash == NULL) {
+        return NGX_ERROR;
+    }
+
+    ru->counters = mcf->counters;
+    ru->log = cycle->log;
+    ru->window = mcf->rollup_window;
+
+    ru->shutdown_timeout = mcf->shutdown_timeout;
+
+    /*
+     * Not cancelable: a worker that reloads or stops gracefully waits for
+     * its window to end and be sent, then (the linger timer) for Redis to
+     * answer it, up to clicktrack_shutdown_timeout.
+     */
+
+    ru->timer.handler = ngx_http_clicktrack_rollup_flush;
+    ru->timer.data = ru;
+    ru->timer.log = cycle->log;
+
+    ru->linger.handler = ngx_http_clicktrack_rollup_linger;
+    ru->linger.data = ru;
+    ru->linger.log = cycle->log;
+
+    /* a connection of their own: the replies are read, light */
+
+    ngx_http_clicktrack_redis_setup(&ru->redis, mcf->redis, mcf->counters,
+                                    cycle->log);
+    ru->redis.light = 1;
+    ru->redis.ready = ngx_http_clicktrack_rollup_ready;
+    ru->redis.lost = ngx_http_clicktrack_rollup_lost;
+    ru->redis.data = ru;
+
+    mcf->rollup = ru;
+
+    ngx_http_clicktrack_redis_connect(&ru->redis);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_clicktrack_rollup_exit(ngx_http_clicktrack_main_conf_t *mcf)
+{
+    ngx_http_clicktrack_rollup_t  *ru;
+
+    ru = mcf->rollup;
+
+    if (ru == NULL) {
+        return;
+    }
+
+    if (ru->timer.timer_set) {
+        ngx_del_timer(&ru->timer);
+    }
+
+    if (ru->linger.timer_set) {
+        ngx_del_timer(&ru->linger);
+    }
+
+    if (ru->pool) {
+        /* the window not yet sent is lost with the worker */
+        ngx_http_clicktrack_rollup_drop(ru, ru->entries);
+        ngx_destroy_pool(ru->pool);
+        ru->pool = NULL;
+    }
+
+    ngx_http_clicktrack_redis_close(&ru->redis);
+
+    mcf->rollup = NULL;
+}
+
+
+void
+ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_conf_t *conf, ngx_http_clicktrack_event_t *ev,
+    ngx_http_clicktrack_common_t *common)
+{
+    u_char                               *buf;
+    ngx_str_t                             path, query, host, value;
+    ngx_uint_t                            i, pageview;
+    ngx_http_clicktrack_rollup_bucket_t  *b;
+
+    if (common->host.len == 0) {
+        /* no site to count it under */
+        return;
+    }
+
+    b = ngx_http_clicktrack_rollup_bucket(ru, conf, &common->host);
+    if (b == NULL) {
+        return;
+    }
+
+    pageview = (ev->type.len == sizeof("pageview") - 1
+                && ngx_strncmp(ev->type.data, "pageview", ev->type.len) == 0);
+
+    b->events++;
+    b->pageviews += pageview;
+
+    ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_EVENTS,
+                                     ev->type.data, ev->type.len);
+
+    if (ev->visitor.len) {
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_VISITORS,
+                                         ev->visitor.data, ev->visitor.len);
+    }
+
+    if (ev->session.len) {
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_VISITS,
+                                         ev->session.data, ev->session.len);
+    }
+
+    if (pageview) {
+        ngx_http_clicktrack_url_path(&ev->url, &path);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_PAGES,
+                                         path.data, path.len);
+
+        /* no referrer, or one of the site's own pages: (direct) */
+
+        ngx_http_clicktrack_url_host(&ev->referrer, &host);
+
+        if (host.len == 0
+            || (host.len == common->host.len
+                && ngx_strncasecmp(host.data, common->host.data, host.len)
+                   == 0))
+        {
+            ngx_str_set(&host, "(direct)");
+
+        } else {
+            buf = ngx_http_clicktrack_rollup_alloc(ru, host.len);
+            if (buf == NULL) {
+                return;
+            }
+
+            ngx_strlow(buf, host.data, host.len);
+            host.data = buf;
+        }
+
+        ngx_http_clicktrack_rollup_table(ru, b,
+                                         NGX_HTTP_CLICKTRACK_T_REFERRERS,
+                                         host.data, host.len);
+
+        ngx_http_clicktrack_url_query(&ev->url, &query);
+
+        if (query.len) {
+            buf = ngx_http_clicktrack_rollup_alloc(ru, query.len);
+            if (buf == NULL) {
+                return;
+            }
+
+            for (i = 0; i < 5; i++) {
+                if (ngx_http_clicktrack_url_arg(&query,
+                                         ngx_http_clicktrack_rollup_utm[i].data,
+                                         ngx_http_clicktrack_rollup_utm[i].len,
+                                         buf, &value)
+                    == NGX_OK)
+                {
+                    ngx_http_clicktrack_rollup_table(ru, b,
+                                           NGX_HTTP_CLICKTRACK_T_UTM_SOURCE + i,
+                                           value.data, value.len);
+                }
+            }
+        }
+
+        for (i = 0; i < common->nfields; i++) {
+            if (common->fields[i].name.len == sizeof("country") - 1
+                && ngx_strncmp(common->fields[i].name.data, "country",
+                               sizeof("country") - 1)
+                   == 0)
+            {
+                value = common->fields[i].value;
+
+                if (value.len) {
+                    ngx_http_clicktrack_rollup_table(ru, b,
+                                           NGX_HTTP_CLICKTRACK_T_COUNTRIES,
+                                           value.data, value.len);
+                }
+
+                break;
+            }
+        }
+
+        return;
+    }
+
+    if (ev->type.len != sizeof("click") - 1
+        || ngx_strncmp(ev->type.data, "click", ev->type.len) != 0
+        || ev->label.len == 0)
+    {
+        return;
+    }
+
+    ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_LABELS,
+                                     ev->label.data, ev->label.len);
+
+    if (ev->category.len == sizeof("outbound") - 1
+        && ngx_strncmp(ev->category.data, "outbound", ev->category.len) == 0)
+    {
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_OUTBOUND,
+                                         ev->label.data, ev->label.len);
+
+    } else if (ev->category.len == sizeof("download") - 1
+               && ngx_strncmp(ev->category.data, "download",
+                              ev->category.len)
+                  == 0)
+    {
+        ngx_http_clicktrack_rollup_table(ru, b,
+                                         NGX_HTTP_CLICKTRACK_T_DOWNLOADS,
+                                         ev->label.data, ev->label.len);
+    }
+}
+
+
+/* one more of NAME in a bucket's table; a new name is copied */
+
+static void
+ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
+    size_t len)
+{
+    ngx_uint_t                           hash;
+    ngx_http_clicktrack_rollup_entry_t  *e, **slot;
+
+    hash = ngx_hash_key(data, len) ^ ((uintptr_t) b >> 4) ^ (table << 20);
+    slot = &ru->hash[hash & (NGX_HTTP_CLICKTRACK_ROLLUP_HASH - 1)];
+
+    for (e = *slot; e; e = e->hnext) {
+        if (e->hash == hash && e->bucket == b && e->table == table
+            && e->name.len == len && ngx_memcmp(e->name.data, data, len) == 0)
+        {
+            e->count++;
+            return;
+        }
+    }
+
+    if (ru->entries >= NGX_HTTP_CLICKTRACK_ROLLUP_ENTRIES) {
+        ngx_http_clicktrack_rollup_drop(ru, 1);
+        return;
+    }
+
+    e = ngx_http_clicktrack_rollup_alloc(ru,
+                            sizeof(ngx_http_clicktrack_rollup_entry_t) + len);
+    if (e == NULL) {
+        ngx_http_clicktrack_rollup_drop(ru, 1);
+        return;
+    }
+
+    e->name.data = (u_char *) (e + 1);
+    e->name.len = len;
+    ngx_memcpy(e->name.data, data, len);
+
+    e->hash = hash;
+    e->bucket = b;
+    e->table = table;
+    e->count = 1;
+
+    e->hnext = *slot;
+    *slot = e;
+
+    e->next = b->tables[table];
+    b->tables[table] = e;
+    b->n[table]++;
+
+    ru->entries++;
+}
+
+
+/* the bucket of this site and minute; the first of a window starts it */
+
+static ngx_http_clicktrack_rollup_bucket_t *
+ngx_http_clicktrack_rollup_bucket(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_conf_t *conf, ngx_str_t *site)
+{
+    time_t                                now, minute;
+    ngx_tm_t                              tm;
+    ngx_http_clicktrack_rollup_bucket_t  *b;
+
+    now = ngx_time() + conf->tz;
+    minute = now / 60;
+
+    b = ru->last;
+
+    if (b && b->minute == minute && b->conf == conf
+        && b->site.len == site->len
+        && ngx_memcmp(b->site.data, site->data, site->len) == 0)
+    {
+        return b;
+    }
+
+    for (b = ru->buckets; b; b = b->next) {
+        if (b->minute == minute && b->conf == conf
+            && b->site.len == site->len
+            && ngx_memcmp(b->site.data, site->data, site->len) == 0)
+        {
+            ru->last = b;
+            return b;
+        }
+    }
+
+    if (ru->pool == NULL) {
+        ru->pool = ngx_create_pool(16384, ru->log);
+        if (ru->pool == NULL) {
+            ngx_http_clicktrack_rollup_drop(ru, 1);
+            return NULL;
+        }
+
+        ngx_add_timer(&ru->timer, ru->window);
+    }
+
+    if (ru->entries >= NGX_HTTP_CLICKTRACK_ROLLUP_ENTRIES) {
+        ngx_http_clicktrack_rollup_drop(ru, 1);
+        return NULL;
+    }
+
+    b = ngx_http_clicktrack_rollup_alloc(ru,
+                       sizeof(ngx_http_clicktrack_rollup_bucket_t) + site->len);
+    if (b == NULL) {
+        ngx_http_clicktrack_rollup_drop(ru, 1);
+        return NULL;
+    }
+
+    ngx_memzero(b, sizeof(ngx_http_clicktrack_rollup_bucket_t));
+
+    b->conf = conf;
+    b->minute = minute;
+    b->site.data = (u_char *) (b + 1);
+    b->site.len = site->len;
+    ngx_memcpy(b->site.data, site->data, site->len);
+
+    ngx_gmtime(now, &tm);
+
+    (void) ngx_sprintf(b->time, "%04d-%02d-%02dT%02d:%02d",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min);
+
+    b->next = ru->buckets;
+    ru->buckets = b;
+    ru->last = b;
+    ru->entries++;
+
+    return b;
+}
+
+
+/* from the window's pool, within the window's byte bound */
+
+static void *
+ngx_http_clicktrack_rollup_alloc(ngx_http_clicktrack_rollup_t *ru,
+    size_t size)
+{
+    if (ru->pool == NULL || ru->bytes + size > NGX_HTTP_CLICKTRACK_ROLLUP_BYTES)
+    {
+        return NULL;
+    }
+
+    ru->bytes += size;
+
+    return ngx_palloc(ru->pool, size);
+}
+
+
+/* entries that could not be kept: counted, and logged once a second */
+
+static void
+ngx_http_clicktrack_rollup_drop(ngx_http_clicktrack_rollup_t *ru,
+    ngx_uint_t n)
+{
+    if (n == 0) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&ru->counters->rollup_dropped, n);
+
+    ru->dropped += n;
+
+    if (ngx_time() != ru->logged) {
+        ngx_log_error(NGX_LOG_ERR, ru->log, 0,
+                      "clicktrack: %ui rollup entr%s not kept",
+                      ru->dropped, ru->dropped == 1 ? "y" : "ies");
+        ru->dropped = 0;
+        ru->logged = ngx_time();
+    }
+}
+
+
+/* the window ends: its sums go to Redis, and the pool goes */
+
+static void
+ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_rollup_t *ru = ev->data;
+
+    if (ru->pool == NULL) {
+        return;
+    }
+
+    ngx_http_clicktrack_rollup_send(ru);
+
+    ngx_destroy_pool(ru->pool);
+
+    ru->pool = NULL;
+    ru->nargs = 0;          /* the vectors were the pool's */
+    ru->buckets = NULL;
+    ru->last = NULL;
+    ru->entries = 0;
+    ru->bytes = 0;
+
+    ngx_memzero(ru->hash, NGX_HTTP_CLICKTRACK_ROLLUP_HASH * sizeof(void *));
+
+    if (ngx_exiting && ru->replies && !ru->linger.timer_set) {
+        ru->linger_until = ngx_current_msec + ru->shutdown_timeout;
+        ngx_add_timer(&ru->linger, 10);
+    }
+}
+
+
+/* an exiting worker stays while its last window's replies are due */
+
+static void
+ngx_http_clicktrack_rollup_linger(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_rollup_t *ru = ev->data;
+
+    if (ru->replies == 0
+        || ru->redis.state != NGX_HTTP_CLICKTRACK_REDIS_READY
+        || (ngx_msec_int_t) (ngx_current_msec - ru->linger_until) >= 0)
+    {
+        return;
+    }
+
+    ngx_add_timer(&ru->linger, 10);
+}
+
+
+static void
+ngx_http_clicktrack_rollup_send(ngx_http_clicktrack_rollup_t *ru)
+{
+    ngx_uint_t                            sent;
+    ngx_http_clicktrack_rollup_bucket_t  *b;
+
+    if (ru->redis.state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
+        ngx_http_clicktrack_rollup_drop(ru, ru->entries);
+        return;
+    }
+
+    sent = 0;
+
+    for (b = ru->buckets; b; b = b->next) {
+        if (ngx_http_clicktrack_rollup_bucket_send(ru, b) != NGX_OK) {
+            break;
+        }
+
+        sent++;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, ru->log, 0,
+                   "clicktrack rollup: window sent, %ui bucket(s), "
+                   "%ui entries", sent, ru->entries);
+
+    if (b != NULL) {
+        /* the rest could not be written: it is counted */
+        ngx_http_clicktrack_rollup_drop(ru, ru->entries);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_bucket_send(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b)
+{
+    time_t                               ttl, minute_ttl;
+    u_char                              *p;
+    ngx_str_t                            key;
+    ngx_uint_t                           t, k;
+    ngx_http_clicktrack_rollup_conf_t   *conf;
+
+    /* the day, the hour, the minute: "YYYY-MM-DD", "...THH", "...:MM" */
+    static size_t  lens[] = { 10, 13, 16 };
+
+    conf = b->conf;
+    ttl = conf->retention;
+    minute_ttl = ngx_min(ttl, NGX_HTTP_CLICKTRACK_ROLLUP_MINUTES);
+
+    /* the counts: the day's and the hour's */
+
+    if (ngx_http_clicktrack_rollup_key(ru, b, 10, "counts", &key) != NGX_OK
+        || ngx_http_clicktrack_rollup_hincrby(ru, &key, "events", NULL,
+                                              b->events)
+           != NGX_OK
+        || ngx_http_clicktrack_rollup_hincrby(ru, &key, "events", b->time + 11,
+                                              b->events)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (b->pageviews
+        && (ngx_http_clicktrack_rollup_hincrby(ru, &key, "pageviews", NULL,
+                                               b->pageviews)
+            != NGX_OK
+            || ngx_http_clicktrack_rollup_hincrby(ru, &key, "pageviews",
+                                                  b->time + 11, b->pageviews)
+               != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_clicktrack_rollup_expire(ru, &key, ttl) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the unique counts of the day, the hour and the minute */
+
+    for (t = 0; t < NGX_HTTP_CLICKTRACK_T_ZSET; t++) {
+        if (b->tables[t] == NULL) {
+            continue;
+        }
+
+        for (k = 0; k < 3; k++) {
+            if (ngx_http_clicktrack_rollup_key(ru, b, lens[k],
+                                           ngx_http_clicktrack_rollup_names[t],
+                                           &key)
+                != NGX_OK
+                || ngx_http_clicktrack_rollup_pfadd(ru, &key, b->tables[t],
+                                                 b->n[t],
+                                                 (k == 2) ? minute_ttl : ttl)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    /* the tables, each trimmed to its top entries */
+
+    for (t = NGX_HTTP_CLICKTRACK_T_ZSET; t < NGX_HTTP_CLICKTRACK_T_MAX; t++) {
+        if (b->tables[t] == NULL) {
+            continue;
+        }
+
+        if (ngx_http_clicktrack_rollup_key(ru, b, 10,
+                                           ngx_http_clicktrack_rollup_names[t],
+                                           &key)
+            != NGX_OK
+            || ngx_http_clicktrack_rollup_zset(ru, &key, b->tables[t],
+                                               conf->top, ttl)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    /* the day's sites, by events: PREFIX:sites:YYYY-MM-DD */
+
+    key.len = conf->prefix.len + sizeof(":sites:") - 1 + 10;
+    key.data = ngx_pnalloc(ru->pool, key.len);
+    if (key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(key.data, conf->prefix.data, conf->prefix.len);
+    p = ngx_cpymem(p, ":sites:", sizeof(":sites:") - 1);
+    ngx_memcpy(p, b->time, 10);
+
+    if (ngx_http_clicktrack_rollup_args(ru, 4) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(ru->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ru->argv[0] = "ZINCRBY";
+    ru->argvlen[0] = 7;
+    ru->argv[1] = (const char *) key.data;
+    ru->argvlen[1] = key.len;
+    ru->argv[2] = (const char *) p;
+    ru->argvlen[2] = ngx_sprintf(p, "%ui", b->events) - p;
+    ru->argv[3] = (const char *) b->site.data;
+    ru->argvlen[3] = b->site.len;
+
+    if (ngx_http_clicktrack_rollup_command(ru, 4) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_clicktrack_rollup_expire(ru, &key, ttl);
+}
+
+
+/* HINCRBY KEY FIELD[:HH] N */
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_hincrby(ngx_http_clicktrack_rollup_t *ru,
+    ngx_str_t *key, char *field, u_char *hour, ngx_uint_t n)
+{
+    u_char  *p, *f;
+    size_t   len;
+
+    if (ngx_http_clicktrack_rollup_args(ru, 4) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(field);
+
+    f = ngx_pnalloc(ru->pool, len + 3 + NGX_INT_T_LEN);
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(f, field, len);
+
+    if (hour) {
+        *p++ = ':';
+        *p++ = hour[0];
+        *p++ = hour[1];
+    }
+
+    ru->argv[0] = "HINCRBY";
+    ru->argvlen[0] = 7;
+    ru->argv[1] = (const char *) key->data;
+    ru->argvlen[1] = key->len;
+    ru->argv[2] = (const char *) f;
+    ru->argvlen[2] = p - f;
+    ru->argv[3] = (const char *) p;
+    ru->argvlen[3] = ngx_sprintf(p, "%ui", n) - p;
+
+    return ngx_http_clicktrack_rollup_command(ru, 4);
+}
+
+
+/* PFADD KEY ID ..., then EXPIRE */
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_pfadd(ngx_http_clicktrack_rollup_t *ru,
+    ngx_str_t *key, ngx_http_clicktrack_rollup_entry_t *e, ngx_uint_t n,
+    time_t ttl)
+{
+    ngx_uint_t  i;
+
+    if (ngx_http_clicktrack_rollup_args(ru, n + 2) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ru->argv[0] = "PFADD";
+    ru->argvlen[0] = 5;
+    ru->argv[1] = (const char *) key->data;
+    ru->argvlen[1] = key->len;
+
+    for (i = 2; e; e = e->next, i++) {
+        ru->argv[i] = (const char *) e->name.data;
+        ru->argvlen[i] = e->name.len;
+    }
+
+    if (ngx_http_clicktrack_rollup_command(ru, i) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_clicktrack_rollup_expire(ru, key, ttl);
+}
+
+
+/* ZINCRBY KEY N NAME for each entry, the trim to top, then EXPIRE */
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_zset(ngx_http_clicktrack_rollup_t *ru,
+    ngx_str_t *key, ngx_http_clicktrack_rollup_entry_t *e, ngx_uint_t top,
+    time_t ttl)
+{
+    u_char  *p;
+
+    if (ngx_http_clicktrack_rollup_args(ru, 4) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(ru->pool, NGX_INT_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    for ( /* void */ ; e; e = e->next) {
+        ru->argv[0] = "ZINCRBY";
+        ru->argvlen[0] = 7;
+        ru->argv[1] = (const char *) key->data;
+        ru->argvlen[1] = key->len;
+        ru->argv[2] = (const char *) p;
+        ru->argvlen[2] = ngx_sprintf(p, "%ui", e->count) - p;
+        ru->argv[3] = (const char *) e->name.data;
+        ru->argvlen[3] = e->name.len;
+
+        if (ngx_http_clicktrack_rollup_command(ru, 4) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    /* the lowest ranks go: top entries are kept, ties by name */
+
+    ru->argv[0] = "ZREMRANGEBYRANK";
+    ru->argvlen[0] = 15;
+    ru->argv[1] = (const char *) key->data;
+    ru->argvlen[1] = key->len;
+    ru->argv[2] = "0";
+    ru->argvlen[2] = 1;
+    ru->argv[3] = (const char *) p;
+    ru->argvlen[3] = ngx_sprintf(p, "-%ui", top + 1) - p;
+
+    if (ngx_http_clicktrack_rollup_command(ru, 4) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_clicktrack_rollup_expire(ru, key, ttl);
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_expire(ngx_http_clicktrack_rollup_t *ru,
+    ngx_str_t *key, time_t ttl)
+{
+    u_char  *p;
+
+    if (ngx_http_clicktrack_rollup_args(ru, 3) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(ru->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ru->argv[0] = "EXPIRE";
+    ru->argvlen[0] = 6;
+    ru->argv[1] = (const char *) key->data;
+    ru->argvlen[1] = key->len;
+    ru->argv[2] = (const char *) p;
+    ru->argvlen[2] = ngx_sprintf(p, "%T", ttl) - p;
+
+    return ngx_http_clicktrack_rollup_command(ru, 3);
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_command(ngx_http_clicktrack_rollup_t *ru,
+    ngx_uint_t argc)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_clicktrack_redis_command(&ru->redis,
+                                           ngx_http_clicktrack_rollup_reply,
+                                           ru, (int) argc, ru->argv,
+                                           ru->argvlen);
+    if (rc == NGX_OK) {
+        ru->replies++;
+    }
+
+    return rc;
+}
+
+
+/*
+ * PREFIX:{SITE}:TIME:NAME, TIME being the first time_len bytes of the
+ * bucket's "YYYY-MM-DDTHH:MM": the day (10), the hour (13), the minute (16)
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_key(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, size_t time_len,
+    const char *name, ngx_str_t *key)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t  *prefix;
+
+    prefix = &b->conf->prefix;
+    len = ngx_strlen(name);
+
+    key->len = prefix->len + 2 + b->site.len + 2 + time_len + 1 + len;
+    key->data = ngx_pnalloc(ru->pool, key->len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(key->data, prefix->data, prefix->len);
+    *p++ = ':';
+    *p++ = '{';
+    p = ngx_cpymem(p, b->site.data, b->site.len);
+    *p++ = '}';
+    *p++ = ':';
+    p = ngx_cpymem(p, b->time, time_len);
+    *p++ = ':';
+    ngx_memcpy(p, name, len);
+
+    return NGX_OK;
+}
+
+
+/* an error reply is logged, once a second at most */
+
+static void
+ngx_http_clicktrack_rollup_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_http_clicktrack_rollup_t *ru = privdata;
+
+    redisReply  *r = reply;
+
+    ru->replies--;
+
+    if (r == NULL || r->type != REDIS_REPLY_ERROR
+        || ngx_time() == ru->error_logged)
+    {
+        return;
+    }
+
+    ru->error_logged = ngx_time();
+
+    ngx_log_error(NGX_LOG_ERR, ru->log, 0,
+                  "clicktrack: redis refused a rollup command: %*s",
+                  (size_t) r->len, r->str);
+}
+
+
+/*
+ * The connection's state is all a window needs at its end: a window that
+ * ends while it is down is counted as dropped (docs/stats.md).
+ */
+
+static void
+ngx_http_clicktrack_rollup_ready(ngx_http_clicktrack_redis_t *rc)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack rollup: redis ready");
+}
+
+
+static void
+ngx_http_clicktrack_rollup_lost(ngx_http_clicktrack_redis_t *rc)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack rollup: redis lost");
+}
+
+
+/* room for n arguments */
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_args(ngx_http_clicktrack_rollup_t *ru,
+    ngx_uint_t n)
+{
+    if (n <= ru->nargs) {
+        return NGX_OK;
+    }
+
+    n = ngx_max(n, 64);
+
+    ru->argv = ngx_palloc(ru->pool, n * sizeof(char *));
+    ru->argvlen = ngx_palloc(ru->pool, n * sizeof(size_t));
+
+    if (ru->argv == NULL || ru->argvlen == NULL) {
+        ru->nargs = 0;
+        return NGX_ERROR;
+    }
+
+    ru->nargs = n;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clicktrack_rollup_parse_tz(ngx_str_t *text)
+{
+    u_char     *p;
+    ngx_int_t   hh, mm;
+
+    p = text->data;
+
+    if (text->len != 6 || (p[0] != '+' && p[0] != '-') || p[3] != ':') {
+        return NGX_ERROR;
+    }
+
+    hh = ngx_atoi(p + 1, 2);
+    mm = ngx_atoi(p + 4, 2);
+
+    if (hh == NGX_ERROR || mm == NGX_ERROR || hh > 14 || mm > 59
+        || (hh == 14 && mm != 0))
+    {
+        return NGX_ERROR;
+    }
+
+    return (p[0] == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+}

@@ -1,0 +1,47 @@
+
+/*
+ * Copyright (C) clicktrack authors
+ */
+
+
+#ifndef _NGX_HTTP_CLICKTRACK_ROLLUP_H_INCLUDED_
+#define _NGX_HTTP_CLICKTRACK_ROLLUP_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_clicktrack_module.h"
+#include "ngx_http_clicktrack_record.h"
+
+
+/*
+ * The rollups (clicktrack_rollup): each worker sums its events in memory
+ * for a window, then sends the sums to Redis in one pipelined round trip
+ * on a connection of their own (docs/stats.md has the key layout).
+ */
+
+
+/* at most this many distinct entries, and bytes of names, per window */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_ENTRIES  65536
+#define NGX_HTTP_CLICKTRACK_ROLLUP_BYTES    (8 * 1024 * 1024)
+
+/* how long the per-minute unique counts live, at most (seconds) */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_MINUTES  3600
+
+
+/* in init_process, when a beacon location has rollups */
+ngx_int_t ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
+    ngx_http_clicktrack_main_conf_t *mcf);
+void ngx_http_clicktrack_rollup_exit(ngx_http_clicktrack_main_conf_t *mcf);
+
+/* an event the beacon recorded, summed into this worker's window */
+void ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_conf_t *conf, ngx_http_clicktrack_event_t *ev,
+    ngx_http_clicktrack_common_t *common);
+
+/* "+05:30", "-08:00": seconds east of UTC, or NGX_ERROR */
+ngx_int_t ngx_http_clicktrack_rollup_parse_tz(ngx_str_t *text);
+
+
+#endif /* _NGX_HTTP_CLICKTRACK_ROLLUP_H_INCLUDED_ */
