@@ -18,6 +18,7 @@
 #include "ngx_http_clicktrack_dashboard.h"
 #include "ngx_http_clicktrack_js.h"
 #include "ngx_http_clicktrack_rollup.h"
+#include "ngx_http_clicktrack_stats.h"
 
 
 /*
@@ -30,6 +31,7 @@
  *   event    keys, validation, the JSON record
  *   queue    batching, in flight, retry, shutdown
  *   rollup   the per-worker sums behind the analytics, sent each window
+ *   stats    the rollups read back over a range (clicktrack_stats)
  *   redis    the hiredis connection on nginx's event loop
  *   status   shared counters and their report
  *   stream   live events (SSE), JSON and CSV export
@@ -84,6 +86,8 @@ static char *ngx_http_clicktrack_max_batch(ngx_conf_t *cf,
 static char *ngx_http_clicktrack_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_rollup(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clicktrack_stats(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 static char *ngx_http_clicktrack_set_page(ngx_conf_t *cf,
@@ -234,6 +238,13 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_clicktrack_main_conf_t, shutdown_timeout),
+      NULL },
+
+    { ngx_string("clicktrack_stats"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_clicktrack_stats,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("clicktrack_rollup"),
@@ -468,10 +479,25 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->rollup = prev->rollup;
     }
 
-    if (conf->rollup != NULL) {
-        mcf = ngx_http_conf_get_module_main_conf(cf,
-                                                 ngx_http_clicktrack_module);
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clicktrack_module);
 
+    if (conf->stats_file != NULL && conf->stats_prefix.len == 0) {
+
+        /* clicktrack_stats without PREFIX reads the location's rollups */
+
+        if (conf->rollup == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"clicktrack_stats\" in %s:%ui has no rollups "
+                          "to read: \"clicktrack_rollup\" is off there; "
+                          "give it a PREFIX", conf->stats_file,
+                          conf->stats_line);
+            return NGX_CONF_ERROR;
+        }
+
+        conf->stats_prefix = conf->rollup->prefix;
+    }
+
+    if (conf->rollup != NULL) {
         if (mcf->rollup_window == 0
             || conf->rollup->window < mcf->rollup_window)
         {
@@ -561,6 +587,12 @@ ngx_http_clicktrack_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (mcf->stats_used
+        && ngx_http_clicktrack_stats_init(cycle, mcf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -580,6 +612,7 @@ ngx_http_clicktrack_exit_process(ngx_cycle_t *cycle)
 
     if (mcf != NULL) {
         ngx_http_clicktrack_rollup_exit(mcf);
+        ngx_http_clicktrack_stats_exit(mcf);
         ngx_http_clicktrack_stream_exit(mcf);
     }
 
@@ -1432,6 +1465,43 @@ ngx_http_clicktrack_param(ngx_str_t *value, char *name, ngx_str_t *param)
     param->len = value->len - len - 1;
 
     return NGX_OK;
+}
+
+
+/* clicktrack_stats [PREFIX] */
+
+static char *
+ngx_http_clicktrack_stats(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+
+    char                             *rv;
+    ngx_str_t                        *value;
+    ngx_http_clicktrack_main_conf_t  *mcf;
+
+    rv = ngx_http_clicktrack_set_handler(cf,
+                                         ngx_http_clicktrack_stats_handler, 1);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts > 1) {
+        if (value[1].len == 0) {
+            return "has an empty prefix";
+        }
+
+        lcf->stats_prefix = value[1];
+    }
+
+    lcf->stats_file = cf->conf_file->file.name.data;
+    lcf->stats_line = cf->conf_file->line;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clicktrack_module);
+    mcf->stats_used = 1;
+
+    return NGX_CONF_OK;
 }
 
 

@@ -26,6 +26,7 @@ typedef struct ngx_http_clicktrack_queue_s  ngx_http_clicktrack_queue_t;
 typedef struct ngx_http_clicktrack_stream_s  ngx_http_clicktrack_stream_t;
 typedef struct ngx_http_clicktrack_page_s  ngx_http_clicktrack_page_t;
 typedef struct ngx_http_clicktrack_rollup_s  ngx_http_clicktrack_rollup_t;
+typedef struct ngx_http_clicktrack_stats_s  ngx_http_clicktrack_stats_t;
 
 
 /* clicktrack_redis: where and how to connect, resolved at configuration */
@@ -172,6 +173,10 @@ typedef struct {
     /* this worker's rollup sums, set up in init_process */
     ngx_http_clicktrack_rollup_t    *rollup;
 
+    /* a location has clicktrack_stats; this worker's connection for it */
+    ngx_uint_t                       stats_used;
+    ngx_http_clicktrack_stats_t     *stats;
+
     ngx_uint_t                       used;        /* a handler is set */
 
     /* where the first user of Redis was configured, for "nginx -t" */
@@ -195,6 +200,9 @@ typedef struct {
     ngx_uint_t                       max_batch;
     ngx_http_clicktrack_page_t      *page;        /* dashboard, tracker */
     ngx_http_clicktrack_rollup_conf_t  *rollup;   /* NULL: off */
+    ngx_str_t                        stats_prefix;  /* clicktrack_stats */
+    u_char                          *stats_file;   /* where, for nginx -t */
+    ngx_uint_t                       stats_line;
 } ngx_http_clicktrack_loc_conf_t;
 
 

@@ -56,6 +56,7 @@ clicktrack demo
   status:       http://127.0.0.1:$port/clicktrack/status
   stream:       curl -N http://127.0.0.1:$port/clicktrack/stream
   export:       http://127.0.0.1:$port/clicktrack/stream?format=csv
+  stats:        curl "http://127.0.0.1:$port/clicktrack/stats?period=7d"
   events:       redis-cli -p $redis_port LRANGE clicktrack:events 0 -1
   live feed:    redis-cli -p $redis_port XREAD BLOCK 0 STREAMS clicktrack:recent \\$
   logs:         $run/logs/

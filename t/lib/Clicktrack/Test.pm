@@ -1773,6 +1773,7 @@ sub json_check {
 
     for my $l (grep { /\S/ } split /\n/, $block->$section // '') {
         my ($path, $want) = split /\s+=>\s*/, $l, 2;
+        $path = rollup_time($path);
         $want = rollup_time($want // '');
 
         my $v = $doc;
