@@ -5,7 +5,7 @@
 // the collector does, the page works as it would without this script.
 (function (w, d) {
     var api = w.clicktrack, nav = w.navigator, loc = w.location;
-    var path = '@BEACON_URI@', idle = 18e5, last;
+    var path = '@BEACON_URI@', idle = 18e5, last, since, deep;
 
     if (api && api.loaded) {
         return;
@@ -104,12 +104,49 @@
         }
     }
 
-    // one pageview per URL in a row; an SPA's referrer is the last URL
+    // the deepest scroll of the current page, percent of its height
+    function depth() {
+        var h = d.documentElement.scrollHeight;
+        deep = Math.max(deep, Math.min(100, Math.round(
+            (w.scrollY + w.innerHeight) * 100 / h)) || 0);
+    }
+
+    // the end of a visible stretch: the milliseconds since the pageview
+    // or since the page was shown again, once
+    function engage() {
+        if (since) {
+            track('engage', {url: last, props: {time: Date.now() - since,
+                                                scroll: deep}});
+            since = 0;
+        }
+    }
+
+    // hidden or left: an engage; shown again: the time counts anew
+    function shown(e) {
+        try {
+            if (e.type == 'pagehide' || d.visibilityState == 'hidden') {
+                depth();
+                engage();
+            } else {
+                since = since || Date.now();
+            }
+        } catch (x) {
+        }
+    }
+
+    // one pageview per URL in a row; an SPA's referrer is the last URL,
+    // and its change ends the last page's engagement first
     function pageview() {
         var u = loc.href;
         if (u != last) {
+            if (last) {
+                depth();
+                engage();
+            }
             track('pageview', {url: u, referrer: last || d.referrer});
             last = u;
+            since = d.visibilityState == 'hidden' ? 0 : Date.now();
+            deep = 0;
         }
     }
 
@@ -149,6 +186,10 @@
         w.addEventListener('hashchange', pageview);
         d.addEventListener('click', click, true);
         d.addEventListener('auxclick', click, true);
+        d.addEventListener('visibilitychange', shown);
+        w.addEventListener('pagehide', shown);
+        w.addEventListener('pageshow', shown);
+        w.addEventListener('scroll', depth);
 
         // calls made before the script loaded, queued by the stub
         var queued = (api && api.q) || [], list = [];

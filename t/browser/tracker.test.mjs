@@ -33,7 +33,9 @@ function site(name, content) {
     writeFileSync(join(dir, 'site', name), content);
 }
 
+// the engage events of the pages a test closed land first
 async function fresh() {
+    await sleep(300);
     redisCli(redisPort, 'DEL', key);
 }
 
@@ -86,6 +88,10 @@ before(async () => {
 <a id="spa" href="#" onclick="history.pushState({}, '', '/site/app/page-1');
    return false">spa</a>`));
     site('two.html', html('/ct.js', '<p>two</p>'));
+    site('long.html', html('/ct.js', `
+<a id="go" href="/site/two.html">go</a>
+<a id="spa" href="#" onclick="history.pushState({}, '', '/site/app/next');
+   return false">spa</a><div style="height: 4000px"></div>`));
     site('early.html', `<!doctype html><html><head>${stub}
 <script>clicktrack('signup', {label: 'early', category: 'form',
   props: {plan: 'pro', seats: 3}});</script>
@@ -305,6 +311,80 @@ for (const [name, file, prepare] of [
         await context.close();
     });
 }
+
+// headless Chromium keeps a page visible whatever the window does: a tab
+// switch is what the browser tells the page, visibilityState and its event
+function visibility(page, state) {
+    return page.evaluate((s) => {
+        Object.defineProperty(document, 'visibilityState',
+                              { configurable: true, get: () => s });
+        document.dispatchEvent(new Event('visibilitychange'));
+    }, state);
+}
+
+test('engage: a tab switch sends the visible time and the scroll depth, '
+     + 'then the time since it was shown again', async () => {
+    await fresh();
+    const { page, context } = await open('/site/long.html');
+    await events(redisPort, key, 1);
+    await page.setViewportSize({ width: 800, height: 1000 });
+    await page.evaluate(() => window.scrollTo(0, 1000));
+    await sleep(700);
+    await visibility(page, 'hidden');
+    await sleep(1000);                          // hidden: not counted
+    await visibility(page, 'visible');
+    await sleep(300);
+    await visibility(page, 'hidden');
+    const got = (await events(redisPort, key, 3))
+        .filter((e) => e.type === 'engage');
+    assert.equal(got.length, 2, JSON.stringify(got));
+    assert.equal(got[0].url, `http://127.0.0.1:${port}/site/long.html`);
+    assert.ok(got[0].props.time >= 700 && got[0].props.time < 1500,
+              JSON.stringify(got[0]));
+    // 2000 px of the page's 4000 and some seen: about half
+    assert.ok(got[0].props.scroll >= 45 && got[0].props.scroll <= 55,
+              JSON.stringify(got[0]));
+    assert.ok(got[1].props.time >= 300 && got[1].props.time < 900,
+              JSON.stringify(got[1]));
+    assert.equal(got[1].props.scroll, got[0].props.scroll);
+    await context.close();
+});
+
+test('engage: closing the page sends one, with the time on it',
+     async () => {
+    await fresh();
+    const { page, context } = await open('/site/long.html');
+    await events(redisPort, key, 1);
+    await sleep(500);
+    await page.close();
+    const got = await events(redisPort, key, 2);
+    const engage = got.filter((e) => e.type === 'engage');
+    assert.equal(engage.length, 1, JSON.stringify(got));
+    assert.equal(engage[0].url, `http://127.0.0.1:${port}/site/long.html`);
+    assert.ok(engage[0].props.time >= 500 && engage[0].props.time < 3000,
+              JSON.stringify(engage[0]));
+    assert.equal(typeof engage[0].props.scroll, 'number');
+    await context.close();
+});
+
+test('engage: an SPA page change ends the last page\'s engagement first',
+     async () => {
+    await fresh();
+    const { page, context } = await open('/site/long.html');
+    await events(redisPort, key, 1);
+    await sleep(400);
+    await page.click('#spa');
+    const got = (await events(redisPort, key, 4))
+        .filter((e) => e.type !== 'click');
+    assert.deepEqual(got.map((e) => [e.type, e.url]), [
+        ['pageview', `http://127.0.0.1:${port}/site/long.html`],
+        ['engage', `http://127.0.0.1:${port}/site/long.html`],
+        ['pageview', `http://127.0.0.1:${port}/site/app/next`],
+    ]);
+    assert.ok(got[1].props.time >= 400, JSON.stringify(got[1]));
+    assert.ok(got[1].client_ts <= got[2].client_ts);
+    await context.close();
+});
 
 test('headless Chromium\'s own user agent is dropped as a bot', async () => {
     await fresh();
