@@ -24,9 +24,10 @@ const pageErrors = [];
 const stub = '<script>window.clicktrack=window.clicktrack||function(){'
     + '(clicktrack.q=clicktrack.q||[]).push(arguments)};</script>';
 
-function html(script, body) {
+function html(script, body, attrs = '') {
     return `<!doctype html><html><head><meta charset="utf-8">${stub}
-<script async src="${script}"></script></head><body>${body}</body></html>`;
+<script async src="${script}"${attrs}></script></head><body>${body}</body>
+</html>`;
 }
 
 function site(name, content) {
@@ -50,7 +51,8 @@ async function open(path, opts = {}) {
     const requests = [];
     page.on('request', (r) => {
         if (/\/(ct|slowct)(\?|$)/.test(r.url())) {
-            requests.push({ method: r.method(), type: r.resourceType() });
+            requests.push({ method: r.method(), type: r.resourceType(),
+                            body: r.postData() });
         }
     });
     await page.goto(opts.base ? opts.base + path
@@ -92,6 +94,18 @@ before(async () => {
 <a id="go" href="/site/two.html">go</a>
 <a id="spa" href="#" onclick="history.pushState({}, '', '/site/app/next');
    return false">spa</a><div style="height: 4000px"></div>`));
+    site('files.html', html('/ct.js', `
+<a id="pdf" href="/site/files/report.PDF?v=2" onclick="return false">pdf</a>
+<a id="zip" href="https://downloads.example.org/app-2.1.tar.gz"
+   data-ct-prop-version="2.1" data-ct-prop-os="linux"
+   onclick="return false">zip</a>
+<a id="page" href="/site/files/report.pdf.html" onclick="return false">no</a>
+<a id="own" href="/site/price.csv" data-ct-category="prices"
+   onclick="return false">csv</a>
+<button id="plan" data-ct="choose" data-ct-prop-plan="pro"
+        data-ct-prop-seats="3">choose</button>`));
+    site('none.html', html('/ct.js', `
+<a id="go" href="#" onclick="return false">go</a>`, ' data-storage="none"'));
     site('early.html', `<!doctype html><html><head>${stub}
 <script>clicktrack('signup', {label: 'early', category: 'form',
   props: {plan: 'pro', seats: 3}});</script>
@@ -311,6 +325,85 @@ for (const [name, file, prepare] of [
         await context.close();
     });
 }
+
+test('downloads: a link to a file is a click with c = download; '
+     + 'data-ct-prop-* attributes are its props', async () => {
+    await fresh();
+    const { page, context } = await open('/site/files.html');
+    await events(redisPort, key, 1);
+    for (const id of ['pdf', 'zip', 'page', 'own', 'plan']) {
+        await page.click(`#${id}`);
+    }
+    const clicks = (await events(redisPort, key, 6))
+        .filter((e) => e.type === 'click');
+    assert.deepEqual(clicks.map((e) => [e.label, e.category, e.props]), [
+        [`http://127.0.0.1:${port}/site/files/report.PDF?v=2`, 'download',
+         undefined],
+        ['https://downloads.example.org/app-2.1.tar.gz', 'download',
+         { version: '2.1', os: 'linux' }],
+        [`http://127.0.0.1:${port}/site/files/report.pdf.html`, undefined,
+         undefined],
+        [`http://127.0.0.1:${port}/site/price.csv`, 'prices', undefined],
+        ['choose', undefined, { plan: 'pro', seats: '3' }],
+    ]);
+    await context.close();
+});
+
+test('identify: kept, an identify event, i on every later event; null '
+     + 'forgets it', async () => {
+    await fresh();
+    const { page, context, requests } = await open('/site/index.html');
+    await events(redisPort, key, 1);
+    await page.evaluate(() => clicktrack('identify',
+                                         { user: 'alice@example.com' }));
+    await page.click('#buy');
+    assert.equal(await page.evaluate(() => localStorage.getItem('ct_i')),
+                 'alice@example.com');
+    await page.reload();
+    await page.waitForFunction(() => window.clicktrack.loaded);
+    await page.evaluate(() => clicktrack('identify', null));
+    await page.click('#buy');
+    assert.equal(await page.evaluate(() => localStorage.getItem('ct_i')),
+                 null);
+    const got = (await events(redisPort, key, 6))
+        .filter((e) => e.type !== 'engage');
+    assert.deepEqual(got.map((e) => e.type), ['pageview', 'identify',
+        'click', 'pageview', 'click']);
+
+    // what the tracker sent: i from identify until the sign-out
+    const sent = requests.map((r) => JSON.parse(r.body))
+        .filter((e) => e.t !== 'engage');
+    assert.deepEqual(sent.map((e) => [e.t, e.i]), [
+        ['pageview', undefined],
+        ['identify', 'alice@example.com'],
+        ['click', 'alice@example.com'],
+        ['pageview', 'alice@example.com'],
+        ['click', undefined],
+    ]);
+    await context.close();
+});
+
+test('data-storage="none": nothing stored, no v and s sent', async () => {
+    await fresh();
+    const { page, context, requests } = await open('/site/none.html');
+    await events(redisPort, key, 1);
+    await page.evaluate(() => clicktrack('identify', { user: 'bob' }));
+    await page.evaluate(() => clicktrack('signup', { label: 'x' }));
+    await page.click('#go');
+    await visibility(page, 'hidden');
+    const got = await events(redisPort, key, 5);
+    assert.deepEqual(got.map((e) => e.type),
+                     ['pageview', 'identify', 'signup', 'click', 'engage']);
+    assert.ok(got.every((e) => !e.visitor && !e.session),
+              JSON.stringify(got));
+    assert.ok(requests.every((r) => !/"[vs]":/.test(r.body)),
+              JSON.stringify(requests));
+    assert.equal(JSON.parse(requests[2].body).i, 'bob');
+    assert.deepEqual(await page.evaluate(() => [localStorage.length,
+        sessionStorage.length, document.cookie]), [0, 0, '']);
+    assert.deepEqual(await context.cookies(), []);
+    await context.close();
+});
 
 // headless Chromium keeps a page visible whatever the window does: a tab
 // switch is what the browser tells the page, visibilityState and its event
