@@ -5,7 +5,8 @@
 // the collector does, the page works as it would without this script.
 (function (w, d) {
     var api = w.clicktrack, nav = w.navigator, loc = w.location;
-    var path = '@BEACON_URI@', idle = 18e5, last;
+    var path = '@BEACON_URI@', idle = 18e5, last, since, deep, user;
+    var files = /\.(pdf|zip|t?gz|xz|7z|rar|dmg|exe|msi|pkg|deb|rpm|csv|xlsx?|docx?|pptx?|mp3|mp4)$/i;
 
     if (api && api.loaded) {
         return;
@@ -13,16 +14,20 @@
 
     // the collector is the origin this script came from
     var me = d.currentScript, all = d.getElementsByTagName('script');
-    me = (me || all[all.length - 1] || {}).src || '';
+    me = me || all[all.length - 1] || {};
+    // data-storage="none": nothing kept in storage, no visitor or session
+    var none = (me.dataset || {}).storage == 'none';
+    me = me.src || '';
     var url = (me.match(/^[a-z][\w+.-]*:\/\/[^\/?#]+/i) || [''])[0] + path;
 
+    // a value read (no v), written, or removed (v null)
     function store(s, k, v) {
         try {
-            s = w[s];
+            s = none ? 0 : w[s];
             if (v === undefined) {
                 return s.getItem(k);
             }
-            s.setItem(k, v);
+            v === null ? s.removeItem(k) : s.setItem(k, v);
         } catch (e) {
         }
     }
@@ -40,8 +45,8 @@
     }
 
     // the visitor stays, the session is new after 30 idle minutes
-    function ids(now) {
-        var v = store('localStorage', 'ct_v') || uuid(),
+    function ids(e) {
+        var now = e.ts, v = store('localStorage', 'ct_v') || uuid(),
             s = store('sessionStorage', 'ct_s'),
             t = +store('sessionStorage', 'ct_t');
         if (!s || !(now - t < idle)) {
@@ -50,12 +55,14 @@
         store('localStorage', 'ct_v', v);
         store('sessionStorage', 'ct_s', s);
         store('sessionStorage', 'ct_t', '' + now);
-        return [v, s];
+        e.v = v;
+        e.s = s;
     }
 
     function event(type, o) {
-        var now = Date.now(), id = ids(now), e = {t: type, v: id[0],
-            s: id[1], ts: now, u: o.url || loc.href};
+        var e = {t: type, ts: Date.now(), u: o.url || loc.href};
+        none || ids(e);
+        if (user) e.i = user;
         if (o.referrer) e.r = o.referrer;
         if (o.label != null) e.l = '' + o.label;
         if (o.category != null) e.c = '' + o.category;
@@ -64,8 +71,8 @@
     }
 
     // sendBeacon, else fetch with keepalive, else an image
-    function send(list) {
-        var body = JSON.stringify(list.length > 1 ? list : list[0]);
+    function send(e) {
+        var body = JSON.stringify(e), q = [], k, p;
         try {
             if (nav.sendBeacon && nav.sendBeacon(url, body)) {
                 return;
@@ -81,41 +88,85 @@
             }
         } catch (e) {
         }
-        for (var i = 0; i < list.length; i++) {
-            var q = [], e = list[i], k, p;
-            for (k in e) {
-                if (k == 'p') {
-                    for (p in e.p) {
-                        q.push('p.' + encodeURIComponent(p) + '='
-                               + encodeURIComponent(e.p[p]));
-                    }
-                } else {
-                    q.push(k + '=' + encodeURIComponent(e[k]));
+        for (k in e) {
+            if (k == 'p') {
+                for (p in e.p) {
+                    q.push('p.' + encodeURIComponent(p) + '='
+                           + encodeURIComponent(e.p[p]));
                 }
+            } else {
+                q.push(k + '=' + encodeURIComponent(e[k]));
             }
-            new Image().src = url + '?' + q.join('&');
         }
+        new Image().src = url + '?' + q.join('&');
+    }
+
+    // identify keeps the user for every later event, null forgets it
+    function call(type, o) {
+        if (type == 'identify') {
+            user = o && o.user ? '' + o.user : null;
+            store('localStorage', 'ct_i', user);
+            if (!user) {
+                return;
+            }
+        }
+        return event(type || 'event', o || {});
     }
 
     function track(type, o) {
         try {
-            send([event(type || 'event', o || {})]);
-        } catch (e) {
+            var e = call(type, o);
+            if (e) {
+                send(e);
+            }
+        } catch (x) {
         }
     }
 
-    // one pageview per URL in a row; an SPA's referrer is the last URL
+    // the deepest scroll of the current page, percent of its height
+    function depth() {
+        var h = d.documentElement.scrollHeight;
+        deep = Math.max(deep, Math.min(100, Math.round(
+            (w.scrollY + w.innerHeight) * 100 / h)) || 0);
+    }
+
+    // the end of a visible stretch: the milliseconds since the pageview
+    // or since the page was shown again, once
+    function engage() {
+        if (since) {
+            track('engage', {url: last, props: {time: Date.now() - since,
+                                                scroll: deep}});
+            since = 0;
+        }
+    }
+
+    // hidden or left: an engage; shown again: the time counts anew
+    function shown(e) {
+        if (e.type == 'pagehide' || d.visibilityState == 'hidden') {
+            depth();
+            engage();
+        } else {
+            since = since || Date.now();
+        }
+    }
+
+    // one pageview per URL in a row; an SPA's referrer is the last URL,
+    // and its change ends the last page's engagement first
     function pageview() {
         var u = loc.href;
         if (u != last) {
+            depth();
+            engage();
             track('pageview', {url: u, referrer: last || d.referrer});
             last = u;
+            since = d.visibilityState == 'hidden' ? 0 : Date.now();
+            deep = 0;
         }
     }
 
     function click(e) {
         try {
-            var el = e.target, a, lab, cat;
+            var el = e.target, a, lab, cat, p, i, k;
             if (e.type == 'auxclick' && e.button != 1) {
                 return;
             }
@@ -130,10 +181,19 @@
             }
             a = el.href;
             cat = el.getAttribute('data-ct-category');
-            if (!cat && a && el.host && el.host != loc.host) {
-                cat = 'outbound';
+            if (!cat && a) {
+                cat = files.test(el.pathname) ? 'download'
+                      : el.host && el.host != loc.host ? 'outbound' : cat;
             }
-            track('click', {label: lab || ('' + a), category: cat});
+            // data-ct-prop-NAME="value": the click's props
+            for (i = 0; i < el.attributes.length; i++) {
+                k = el.attributes[i];
+                if (!k.name.indexOf('data-ct-prop-')) {
+                    (p = p || {})[k.name.slice(13)] = k.value;
+                }
+            }
+            track('click', {label: lab || ('' + a), category: cat,
+                            props: p});
         } catch (x) {
         }
     }
@@ -149,9 +209,14 @@
         w.addEventListener('hashchange', pageview);
         d.addEventListener('click', click, true);
         d.addEventListener('auxclick', click, true);
+        d.addEventListener('visibilitychange', shown);
+        w.addEventListener('pagehide', shown);
+        w.addEventListener('pageshow', shown);
+        w.addEventListener('scroll', depth);
 
         // calls made before the script loaded, queued by the stub
-        var queued = (api && api.q) || [], list = [];
+        var queued = (api && api.q) || [];
+        user = store('localStorage', 'ct_i');
         w.clicktrack = function (type, o) {
             track(type, o);
         };
@@ -159,10 +224,7 @@
 
         pageview();
         for (var i = 0; i < queued.length; i++) {
-            list.push(event(queued[i][0] || 'event', queued[i][1] || {}));
-        }
-        if (list.length) {
-            send(list);
+            track(queued[i][0], queued[i][1]);
         }
     } catch (e) {
     }

@@ -24,21 +24,24 @@ const pageErrors = [];
 const stub = '<script>window.clicktrack=window.clicktrack||function(){'
     + '(clicktrack.q=clicktrack.q||[]).push(arguments)};</script>';
 
-function html(script, body) {
+function html(script, body, attrs = '') {
     return `<!doctype html><html><head><meta charset="utf-8">${stub}
-<script async src="${script}"></script></head><body>${body}</body></html>`;
+<script async src="${script}"${attrs}></script></head><body>${body}</body>
+</html>`;
 }
 
 function site(name, content) {
     writeFileSync(join(dir, 'site', name), content);
 }
 
+// the engage events of the pages a test closed land first
 async function fresh() {
+    await sleep(300);
     redisCli(redisPort, 'DEL', key);
 }
 
 async function open(path, opts = {}) {
-    const context = await browser.newContext(
+    const context = await (opts.browser || browser).newContext(
         opts.bot ? {} : { userAgent: UA });
     if (opts.init) {
         await context.addInitScript(opts.init);
@@ -48,7 +51,8 @@ async function open(path, opts = {}) {
     const requests = [];
     page.on('request', (r) => {
         if (/\/(ct|slowct)(\?|$)/.test(r.url())) {
-            requests.push({ method: r.method(), type: r.resourceType() });
+            requests.push({ method: r.method(), type: r.resourceType(),
+                            body: r.postData() });
         }
     });
     await page.goto(opts.base ? opts.base + path
@@ -86,6 +90,22 @@ before(async () => {
 <a id="spa" href="#" onclick="history.pushState({}, '', '/site/app/page-1');
    return false">spa</a>`));
     site('two.html', html('/ct.js', '<p>two</p>'));
+    site('long.html', html('/ct.js', `
+<a id="go" href="/site/two.html">go</a>
+<a id="spa" href="#" onclick="history.pushState({}, '', '/site/app/next');
+   return false">spa</a><div style="height: 4000px"></div>`));
+    site('files.html', html('/ct.js', `
+<a id="pdf" href="/site/files/report.PDF?v=2" onclick="return false">pdf</a>
+<a id="zip" href="https://downloads.example.org/app-2.1.tar.gz"
+   data-ct-prop-version="2.1" data-ct-prop-os="linux"
+   onclick="return false">zip</a>
+<a id="page" href="/site/files/report.pdf.html" onclick="return false">no</a>
+<a id="own" href="/site/price.csv" data-ct-category="prices"
+   onclick="return false">csv</a>
+<button id="plan" data-ct="choose" data-ct-prop-plan="pro"
+        data-ct-prop-seats="3">choose</button>`));
+    site('none.html', html('/ct.js', `
+<a id="go" href="#" onclick="return false">go</a>`, ' data-storage="none"'));
     site('early.html', `<!doctype html><html><head>${stub}
 <script>clicktrack('signup', {label: 'early', category: 'form',
   props: {plan: 'pro', seats: 3}});</script>
@@ -305,6 +325,165 @@ for (const [name, file, prepare] of [
         await context.close();
     });
 }
+
+test('downloads: a link to a file is a click with c = download; '
+     + 'data-ct-prop-* attributes are its props', async () => {
+    await fresh();
+    const { page, context } = await open('/site/files.html');
+    await events(redisPort, key, 1);
+    for (const id of ['pdf', 'zip', 'page', 'own', 'plan']) {
+        await page.click(`#${id}`);
+    }
+    const clicks = (await events(redisPort, key, 6))
+        .filter((e) => e.type === 'click');
+    assert.deepEqual(clicks.map((e) => [e.label, e.category, e.props]), [
+        [`http://127.0.0.1:${port}/site/files/report.PDF?v=2`, 'download',
+         undefined],
+        ['https://downloads.example.org/app-2.1.tar.gz', 'download',
+         { version: '2.1', os: 'linux' }],
+        [`http://127.0.0.1:${port}/site/files/report.pdf.html`, undefined,
+         undefined],
+        [`http://127.0.0.1:${port}/site/price.csv`, 'prices', undefined],
+        ['choose', undefined, { plan: 'pro', seats: '3' }],
+    ]);
+    await context.close();
+});
+
+test('identify: kept, an identify event, i on every later event; null '
+     + 'forgets it', async () => {
+    await fresh();
+    const { page, context, requests } = await open('/site/index.html');
+    await events(redisPort, key, 1);
+    await page.evaluate(() => clicktrack('identify',
+                                         { user: 'alice@example.com' }));
+    await page.click('#buy');
+    assert.equal(await page.evaluate(() => localStorage.getItem('ct_i')),
+                 'alice@example.com');
+    await page.reload();
+    await page.waitForFunction(() => window.clicktrack.loaded);
+    await page.evaluate(() => clicktrack('identify', null));
+    await page.click('#buy');
+    assert.equal(await page.evaluate(() => localStorage.getItem('ct_i')),
+                 null);
+    const got = (await events(redisPort, key, 6))
+        .filter((e) => e.type !== 'engage');
+    assert.deepEqual(got.map((e) => e.type), ['pageview', 'identify',
+        'click', 'pageview', 'click']);
+
+    // what the tracker sent: i from identify until the sign-out
+    const sent = requests.map((r) => JSON.parse(r.body))
+        .filter((e) => e.t !== 'engage');
+    assert.deepEqual(sent.map((e) => [e.t, e.i]), [
+        ['pageview', undefined],
+        ['identify', 'alice@example.com'],
+        ['click', 'alice@example.com'],
+        ['pageview', 'alice@example.com'],
+        ['click', undefined],
+    ]);
+    await context.close();
+});
+
+test('data-storage="none": nothing stored, no v and s sent', async () => {
+    await fresh();
+    const { page, context, requests } = await open('/site/none.html');
+    await events(redisPort, key, 1);
+    await page.evaluate(() => clicktrack('identify', { user: 'bob' }));
+    await page.evaluate(() => clicktrack('signup', { label: 'x' }));
+    await page.click('#go');
+    await visibility(page, 'hidden');
+    const got = await events(redisPort, key, 5);
+    assert.deepEqual(got.map((e) => e.type),
+                     ['pageview', 'identify', 'signup', 'click', 'engage']);
+    assert.ok(got.every((e) => !e.visitor && !e.session),
+              JSON.stringify(got));
+    assert.ok(requests.every((r) => !/"[vs]":/.test(r.body)),
+              JSON.stringify(requests));
+    assert.equal(JSON.parse(requests[2].body).i, 'bob');
+    assert.deepEqual(await page.evaluate(() => [localStorage.length,
+        sessionStorage.length, document.cookie]), [0, 0, '']);
+    assert.deepEqual(await context.cookies(), []);
+    await context.close();
+});
+
+// headless Chromium keeps a page visible whatever the window does: a tab
+// switch is what the browser tells the page, visibilityState and its event
+function visibility(page, state) {
+    return page.evaluate((s) => {
+        Object.defineProperty(document, 'visibilityState',
+                              { configurable: true, get: () => s });
+        document.dispatchEvent(new Event('visibilitychange'));
+    }, state);
+}
+
+test('engage: a tab switch sends the visible time and the scroll depth, '
+     + 'then the time since it was shown again', async () => {
+    await fresh();
+    const { page, context } = await open('/site/long.html');
+    await events(redisPort, key, 1);
+    await page.setViewportSize({ width: 800, height: 1000 });
+    await page.evaluate(() => window.scrollTo(0, 1000));
+    await sleep(700);
+    await visibility(page, 'hidden');
+    await sleep(1000);                          // hidden: not counted
+    await visibility(page, 'visible');
+    await sleep(300);
+    await visibility(page, 'hidden');
+    const got = (await events(redisPort, key, 3))
+        .filter((e) => e.type === 'engage');
+    assert.equal(got.length, 2, JSON.stringify(got));
+    assert.equal(got[0].url, `http://127.0.0.1:${port}/site/long.html`);
+    assert.ok(got[0].props.time >= 700 && got[0].props.time < 1500,
+              JSON.stringify(got[0]));
+    // 2000 px of the page's 4000 and some seen: about half
+    assert.ok(got[0].props.scroll >= 45 && got[0].props.scroll <= 55,
+              JSON.stringify(got[0]));
+    assert.ok(got[1].props.time >= 300 && got[1].props.time < 900,
+              JSON.stringify(got[1]));
+    assert.equal(got[1].props.scroll, got[0].props.scroll);
+    await context.close();
+});
+
+// a beacon sent while a page is left goes out with the browser's own
+// user agent, not the context's (HeadlessChrome: dropped as a bot), so
+// this test has a browser whose own user agent is UA
+test('engage: leaving the page sends one, with the time on it',
+     async () => {
+    await fresh();
+    const other = await chromium.launch({ executablePath: chromiumPath,
+        args: ['--no-sandbox', `--user-agent=${UA}`] });
+    const { page } = await open('/site/long.html', { browser: other });
+    await events(redisPort, key, 1);
+    await sleep(500);
+    await page.click('#go');
+    await page.waitForURL('**/two.html');
+    const got = await events(redisPort, key, 4);
+    await other.close();
+    const engage = got.filter((e) => e.type === 'engage');
+    assert.equal(engage.length, 1, JSON.stringify(got));
+    assert.equal(engage[0].url, `http://127.0.0.1:${port}/site/long.html`);
+    assert.ok(engage[0].props.time >= 500 && engage[0].props.time < 3000,
+              JSON.stringify(engage[0]));
+    assert.equal(typeof engage[0].props.scroll, 'number');
+});
+
+test('engage: an SPA page change ends the last page\'s engagement first',
+     async () => {
+    await fresh();
+    const { page, context } = await open('/site/long.html');
+    await events(redisPort, key, 1);
+    await sleep(400);
+    await page.click('#spa');
+    const got = (await events(redisPort, key, 4))
+        .filter((e) => e.type !== 'click');
+    assert.deepEqual(got.map((e) => [e.type, e.url]), [
+        ['pageview', `http://127.0.0.1:${port}/site/long.html`],
+        ['engage', `http://127.0.0.1:${port}/site/long.html`],
+        ['pageview', `http://127.0.0.1:${port}/site/app/next`],
+    ]);
+    assert.ok(got[1].props.time >= 400, JSON.stringify(got[1]));
+    assert.ok(got[1].client_ts <= got[2].client_ts);
+    await context.close();
+});
 
 test('headless Chromium\'s own user agent is dropped as a bot', async () => {
     await fresh();
