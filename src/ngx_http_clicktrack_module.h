@@ -103,6 +103,8 @@ typedef struct {
     ngx_atomic_t                     reconnects;
     ngx_atomic_t                     stream_clients;
     ngx_atomic_t                     spool_bytes;   /* for max_size */
+    ngx_atomic_t                     rollup_windows;
+    ngx_atomic_t                     rollup_pending;
     ngx_atomic_t                     rollup_dropped;
 
     ngx_http_clicktrack_share_t      shares[NGX_MAX_PROCESSES];

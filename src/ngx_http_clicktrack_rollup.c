@@ -63,6 +63,8 @@ typedef enum {
 
 typedef struct ngx_http_clicktrack_rollup_entry_s
     ngx_http_clicktrack_rollup_entry_t;
+typedef struct ngx_http_clicktrack_rollup_window_s
+    ngx_http_clicktrack_rollup_window_t;
 typedef struct ngx_http_clicktrack_rollup_bucket_s
     ngx_http_clicktrack_rollup_bucket_t;
 
@@ -95,6 +97,17 @@ struct ngx_http_clicktrack_rollup_bucket_s {
 };
 
 
+/* a window that has ended, waiting to be sent: in its own pool */
+
+struct ngx_http_clicktrack_rollup_window_s {
+    ngx_http_clicktrack_rollup_window_t  *next;
+    ngx_pool_t                           *pool;
+    ngx_http_clicktrack_rollup_bucket_t  *buckets;
+    ngx_uint_t                            entries;
+    size_t                                bytes;
+};
+
+
 struct ngx_http_clicktrack_rollup_s {
     ngx_http_clicktrack_redis_t           redis;
     ngx_http_clicktrack_counters_t       *counters;
@@ -110,6 +123,15 @@ struct ngx_http_clicktrack_rollup_s {
 
     ngx_msec_t                            window;
     ngx_event_t                           timer;
+
+    /* the windows kept while Redis is away, oldest first */
+    ngx_http_clicktrack_rollup_window_t  *pending;
+    ngx_http_clicktrack_rollup_window_t **pending_last;
+    ngx_uint_t                            npending;
+    size_t                                pending_bytes;
+
+    /* the pool of the window being sent: the commands' scratch */
+    ngx_pool_t                           *scratch;
 
     /* a worker that exits waits for the replies to its last window */
     ngx_uint_t                            replies;  /* not yet answered */
@@ -140,6 +162,10 @@ static void ngx_http_clicktrack_rollup_drop(ngx_http_clicktrack_rollup_t *ru,
     ngx_uint_t n);
 static void ngx_http_clicktrack_rollup_flush(ngx_event_t *ev);
 static void ngx_http_clicktrack_rollup_send(ngx_http_clicktrack_rollup_t *ru);
+static ngx_int_t ngx_http_clicktrack_rollup_send_window(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_window_t *w);
+static void ngx_http_clicktrack_rollup_forget(
+    ngx_http_clicktrack_rollup_t *ru);
 static ngx_int_t ngx_http_clicktrack_rollup_bucket_send(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b);
 static ngx_int_t ngx_http_clicktrack_rollup_hincrby(
@@ -218,6 +244,7 @@ ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
     ru->counters = mcf->counters;
     ru->log = cycle->log;
     ru->window = mcf->rollup_window;
+    ru->pending_last = &ru->pending;
 
     ru->shutdown_timeout = mcf->shutdown_timeout;
 
@@ -276,6 +303,11 @@ ngx_http_clicktrack_rollup_exit(ngx_http_clicktrack_main_conf_t *mcf)
         ngx_http_clicktrack_rollup_drop(ru, ru->entries);
         ngx_destroy_pool(ru->pool);
         ru->pool = NULL;
+    }
+
+    while (ru->pending) {
+        ngx_http_clicktrack_rollup_drop(ru, ru->pending->entries);
+        ngx_http_clicktrack_rollup_forget(ru);
     }
 
     ngx_http_clicktrack_redis_close(&ru->redis);
@@ -596,23 +628,47 @@ ngx_http_clicktrack_rollup_drop(ngx_http_clicktrack_rollup_t *ru,
 }
 
 
-/* the window ends: its sums go to Redis, and the pool goes */
+/*
+ * The window ends: it joins the windows waiting to be sent, which go at
+ * once while Redis answers; while it does not they are kept, the oldest
+ * dropped (counted) past NGX_HTTP_CLICKTRACK_ROLLUP_PENDING windows or
+ * NGX_HTTP_CLICKTRACK_ROLLUP_PENDING_BYTES, and sent in order when it
+ * answers again (ngx_http_clicktrack_rollup_ready()).
+ */
 
 static void
 ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
 {
     ngx_http_clicktrack_rollup_t *ru = ev->data;
 
+    ngx_http_clicktrack_rollup_window_t  *w;
+
     if (ru->pool == NULL) {
         return;
     }
 
-    ngx_http_clicktrack_rollup_send(ru);
+    w = ngx_palloc(ru->pool, sizeof(ngx_http_clicktrack_rollup_window_t));
 
-    ngx_destroy_pool(ru->pool);
+    if (w == NULL) {
+        ngx_http_clicktrack_rollup_drop(ru, ru->entries);
+        ngx_destroy_pool(ru->pool);
+
+    } else {
+        w->next = NULL;
+        w->pool = ru->pool;
+        w->buckets = ru->buckets;
+        w->entries = ru->entries;
+        w->bytes = ru->bytes;
+
+        *ru->pending_last = w;
+        ru->pending_last = &w->next;
+        ru->npending++;
+        ru->pending_bytes += w->bytes;
+
+        (void) ngx_atomic_fetch_add(&ru->counters->rollup_pending, 1);
+    }
 
     ru->pool = NULL;
-    ru->nargs = 0;          /* the vectors were the pool's */
     ru->buckets = NULL;
     ru->last = NULL;
     ru->entries = 0;
@@ -620,10 +676,43 @@ ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
 
     ngx_memzero(ru->hash, NGX_HTTP_CLICKTRACK_ROLLUP_HASH * sizeof(void *));
 
+    while (ru->npending > NGX_HTTP_CLICKTRACK_ROLLUP_PENDING
+           || ru->pending_bytes > NGX_HTTP_CLICKTRACK_ROLLUP_PENDING_BYTES)
+    {
+        ngx_http_clicktrack_rollup_drop(ru, ru->pending->entries);
+        ngx_http_clicktrack_rollup_forget(ru);
+    }
+
+    ngx_http_clicktrack_rollup_send(ru);
+
     if (ngx_exiting && ru->replies && !ru->linger.timer_set) {
         ru->linger_until = ngx_current_msec + ru->shutdown_timeout;
         ngx_add_timer(&ru->linger, 10);
     }
+}
+
+
+/* the oldest pending window goes */
+
+static void
+ngx_http_clicktrack_rollup_forget(ngx_http_clicktrack_rollup_t *ru)
+{
+    ngx_http_clicktrack_rollup_window_t  *w;
+
+    w = ru->pending;
+
+    ru->pending = w->next;
+
+    if (ru->pending == NULL) {
+        ru->pending_last = &ru->pending;
+    }
+
+    ru->npending--;
+    ru->pending_bytes -= w->bytes;
+
+    (void) ngx_atomic_fetch_add(&ru->counters->rollup_pending, -1);
+
+    ngx_destroy_pool(w->pool);
 }
 
 
@@ -645,21 +734,48 @@ ngx_http_clicktrack_rollup_linger(ngx_event_t *ev)
 }
 
 
+/* the pending windows, in order, while Redis answers */
+
 static void
 ngx_http_clicktrack_rollup_send(ngx_http_clicktrack_rollup_t *ru)
 {
+    ngx_int_t  rc;
+
+    while (ru->pending
+           && ru->redis.state == NGX_HTTP_CLICKTRACK_REDIS_READY)
+    {
+        rc = ngx_http_clicktrack_rollup_send_window(ru, ru->pending);
+
+        if (rc == NGX_OK) {
+            (void) ngx_atomic_fetch_add(&ru->counters->rollup_windows, 1);
+
+        } else {
+            /* what could not be written of it is counted */
+            ngx_http_clicktrack_rollup_drop(ru, ru->pending->entries);
+        }
+
+        ngx_http_clicktrack_rollup_forget(ru);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_send_window(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_window_t *w)
+{
+    ngx_int_t                             rc;
     ngx_uint_t                            sent;
     ngx_http_clicktrack_rollup_bucket_t  *b;
 
-    if (ru->redis.state != NGX_HTTP_CLICKTRACK_REDIS_READY) {
-        ngx_http_clicktrack_rollup_drop(ru, ru->entries);
-        return;
-    }
+    ru->scratch = w->pool;
+    ru->nargs = 0;                    /* the vectors are the pool's */
 
     sent = 0;
+    rc = NGX_OK;
 
-    for (b = ru->buckets; b; b = b->next) {
+    for (b = w->buckets; b; b = b->next) {
         if (ngx_http_clicktrack_rollup_bucket_send(ru, b) != NGX_OK) {
+            rc = NGX_ERROR;
             break;
         }
 
@@ -668,12 +784,12 @@ ngx_http_clicktrack_rollup_send(ngx_http_clicktrack_rollup_t *ru)
 
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, ru->log, 0,
                    "clicktrack rollup: window sent, %ui bucket(s), "
-                   "%ui entries", sent, ru->entries);
+                   "%ui entries", sent, w->entries);
 
-    if (b != NULL) {
-        /* the rest could not be written: it is counted */
-        ngx_http_clicktrack_rollup_drop(ru, ru->entries);
-    }
+    ru->scratch = NULL;
+    ru->nargs = 0;
+
+    return rc;
 }
 
 
@@ -766,7 +882,7 @@ ngx_http_clicktrack_rollup_bucket_send(ngx_http_clicktrack_rollup_t *ru,
     /* the day's sites, by events: PREFIX:sites:YYYY-MM-DD */
 
     key.len = conf->prefix.len + sizeof(":sites:") - 1 + 10;
-    key.data = ngx_pnalloc(ru->pool, key.len);
+    key.data = ngx_pnalloc(ru->scratch, key.len);
     if (key.data == NULL) {
         return NGX_ERROR;
     }
@@ -779,7 +895,7 @@ ngx_http_clicktrack_rollup_bucket_send(ngx_http_clicktrack_rollup_t *ru,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(ru->pool, NGX_INT_T_LEN);
+    p = ngx_pnalloc(ru->scratch, NGX_INT_T_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -816,7 +932,7 @@ ngx_http_clicktrack_rollup_hincrby(ngx_http_clicktrack_rollup_t *ru,
 
     len = ngx_strlen(field);
 
-    f = ngx_pnalloc(ru->pool, len + 3 + NGX_INT_T_LEN);
+    f = ngx_pnalloc(ru->scratch, len + 3 + NGX_INT_T_LEN);
     if (f == NULL) {
         return NGX_ERROR;
     }
@@ -886,7 +1002,7 @@ ngx_http_clicktrack_rollup_zset(ngx_http_clicktrack_rollup_t *ru,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(ru->pool, NGX_INT_T_LEN + 1);
+    p = ngx_pnalloc(ru->scratch, NGX_INT_T_LEN + 1);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -935,7 +1051,7 @@ ngx_http_clicktrack_rollup_expire(ngx_http_clicktrack_rollup_t *ru,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(ru->pool, NGX_TIME_T_LEN);
+    p = ngx_pnalloc(ru->scratch, NGX_TIME_T_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -987,7 +1103,7 @@ ngx_http_clicktrack_rollup_key(ngx_http_clicktrack_rollup_t *ru,
     len = ngx_strlen(name);
 
     key->len = prefix->len + 2 + b->site.len + 2 + time_len + 1 + len;
-    key->data = ngx_pnalloc(ru->pool, key->len);
+    key->data = ngx_pnalloc(ru->scratch, key->len);
     if (key->data == NULL) {
         return NGX_ERROR;
     }
@@ -1033,15 +1149,23 @@ ngx_http_clicktrack_rollup_reply(redisAsyncContext *ac, void *reply,
 
 
 /*
- * The connection's state is all a window needs at its end: a window that
- * ends while it is down is counted as dropped (docs/stats.md).
+ * Redis answers again: the windows kept meanwhile go, in order.  A loss
+ * needs nothing: a window is kept whenever the connection is not ready
+ * at its end, and the commands of one sent before the loss were either
+ * answered or are lost with it (there is no knowing which: at most that
+ * window, docs/stats.md).
  */
 
 static void
 ngx_http_clicktrack_rollup_ready(ngx_http_clicktrack_redis_t *rc)
 {
-    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
-                   "clicktrack rollup: redis ready");
+    ngx_http_clicktrack_rollup_t *ru = rc->data;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack rollup: redis ready, %ui window(s) pending",
+                   ru->npending);
+
+    ngx_http_clicktrack_rollup_send(ru);
 }
 
 
@@ -1065,8 +1189,8 @@ ngx_http_clicktrack_rollup_args(ngx_http_clicktrack_rollup_t *ru,
 
     n = ngx_max(n, 64);
 
-    ru->argv = ngx_palloc(ru->pool, n * sizeof(char *));
-    ru->argvlen = ngx_palloc(ru->pool, n * sizeof(size_t));
+    ru->argv = ngx_palloc(ru->scratch, n * sizeof(char *));
+    ru->argvlen = ngx_palloc(ru->scratch, n * sizeof(size_t));
 
     if (ru->argv == NULL || ru->argvlen == NULL) {
         ru->nargs = 0;

@@ -26,6 +26,10 @@
 #define NGX_HTTP_CLICKTRACK_ROLLUP_ENTRIES  65536
 #define NGX_HTTP_CLICKTRACK_ROLLUP_BYTES    (8 * 1024 * 1024)
 
+/* the windows kept while Redis is away: at most this many, and bytes */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_PENDING        3600
+#define NGX_HTTP_CLICKTRACK_ROLLUP_PENDING_BYTES  (64 * 1024 * 1024)
+
 /* how long the per-minute unique counts live, at most (seconds) */
 #define NGX_HTTP_CLICKTRACK_ROLLUP_MINUTES  3600
 

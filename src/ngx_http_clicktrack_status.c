@@ -82,6 +82,10 @@ static ngx_http_clicktrack_counter_t  ngx_http_clicktrack_counters[] = {
         "Connection attempts after a failure or a loss.", "counter"),
     ngx_http_clicktrack_counter(stream_clients, "stream_clients",
         "Clients connected to clicktrack_stream.", "gauge"),
+    ngx_http_clicktrack_counter(rollup_windows, "rollup_windows_total",
+        "Rollup windows sent to Redis.", "counter"),
+    ngx_http_clicktrack_counter(rollup_pending, "rollup_windows_pending",
+        "Rollup windows kept while Redis is away.", "gauge"),
     ngx_http_clicktrack_counter(rollup_dropped, "rollup_dropped_total",
         "Rollup entries not kept: past a window's bounds, or Redis away.",
         "counter")

@@ -34,7 +34,7 @@ GET /status
 Content-Type: application/json
 Cache-Control: no-store
 --- response_body_like chomp
-^\{"accepted":\d+,"rejected":\d+,"filtered":\d+,"queued":\d+,"queued_bytes":\d+,"in_flight":\d+,"pushed":\d+,"spooled":\d+,"replayed":\d+,"dropped":\d+,"redis_connected":(true|false),"redis_errors":\d+,"reconnects":\d+,"stream_clients":\d+,"rollup_dropped":\d+\}$
+^\{"accepted":\d+,"rejected":\d+,"filtered":\d+,"queued":\d+,"queued_bytes":\d+,"in_flight":\d+,"pushed":\d+,"spooled":\d+,"replayed":\d+,"dropped":\d+,"redis_connected":(true|false),"redis_errors":\d+,"reconnects":\d+,"stream_clients":\d+,"rollup_windows":\d+,"rollup_pending":\d+,"rollup_dropped":\d+\}$
 
 
 

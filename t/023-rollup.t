@@ -129,7 +129,7 @@ ZRANGE clicktrack:stats:{localhost}:<day>:pages 0 -1 WITHSCORES => /b 2 /a 3
 === TEST 5: retention: the keys expire
 --- http_config
     clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    clicktrack_rollup clicktrack:stats window=100ms retention=2s;
+    clicktrack_rollup clicktrack:stats window=100ms retention=5s;
     clicktrack_cookie off;
     clicktrack_recent off;
 --- config
@@ -137,11 +137,11 @@ ZRANGE clicktrack:stats:{localhost}:<day>:pages 0 -1 WITHSCORES => /b 2 /a 3
 --- request
 GET /ct?u=/a&v=visitor-1
 --- redis_after
-expect rollup; sleep 2.5; expect gone; cmd FLUSHDB
+expect rollup; sleep 5.5; expect gone; cmd FLUSHDB
 --- rollup
 HGET clicktrack:stats:{localhost}:<day>:counts events => 1
-TTL clicktrack:stats:{localhost}:<day>:counts => <3
-TTL clicktrack:stats:{localhost}:<minute>:visitors => <3
+TTL clicktrack:stats:{localhost}:<day>:counts => <6
+TTL clicktrack:stats:{localhost}:<minute>:visitors => <6
 --- gone
 EXISTS clicktrack:stats:{localhost}:<day>:counts => 0
 EXISTS clicktrack:stats:{localhost}:<day>:pages => 0
