@@ -18,8 +18,12 @@
  * all in the mask and whose excluded bits are not: the order of the
  * rules is the order of precedence (Edge, Opera, Samsung Internet and the
  * in-app browsers also say "Chrome/" or "Safari/"; a Windows Phone also
- * says "Android" and "iPhone").  Tokens are matched as sent, case and
- * all.  Every list ends with "Other": what no rule names is not guessed.
+ * says "Android" and "iPhone").  The system is chosen first and adds a
+ * bit of its own, which the browser and device rules ask for, so that the
+ * three names never disagree (Safari only on Apple's systems or Windows,
+ * a device type that fits the system).  Tokens are matched as sent, case
+ * and all.  Every list ends with "Other": what no rule names is not
+ * guessed.
  */
 
 
@@ -62,6 +66,18 @@
 #define NGX_HTTP_CLICKTRACK_UA_MOBILE      (1ULL << 34)
 #define NGX_HTTP_CLICKTRACK_UA_TABLET      (1ULL << 35)
 
+/* the system chosen, for the browser and device rules */
+
+#define NGX_HTTP_CLICKTRACK_UA_OS_WINPHONE (1ULL << 40)
+#define NGX_HTTP_CLICKTRACK_UA_OS_WINDOWS  (1ULL << 41)
+#define NGX_HTTP_CLICKTRACK_UA_OS_KAIOS    (1ULL << 42)
+#define NGX_HTTP_CLICKTRACK_UA_OS_IPADOS   (1ULL << 43)
+#define NGX_HTTP_CLICKTRACK_UA_OS_IOS      (1ULL << 44)
+#define NGX_HTTP_CLICKTRACK_UA_OS_CHROMEOS (1ULL << 45)
+#define NGX_HTTP_CLICKTRACK_UA_OS_ANDROID  (1ULL << 46)
+#define NGX_HTTP_CLICKTRACK_UA_OS_MACOS    (1ULL << 47)
+#define NGX_HTTP_CLICKTRACK_UA_OS_LINUX    (1ULL << 48)
+
 
 /* the automaton's size: states, byte classes (a power of two) */
 
@@ -79,6 +95,7 @@ typedef struct {
 typedef struct {
     uint64_t     all;       /* every one of these */
     uint64_t     none;      /* and none of these */
+    uint64_t     set;       /* then a bit for the later lists */
     ngx_str_t    name;
 } ngx_http_clicktrack_ua_rule_t;
 
@@ -87,7 +104,10 @@ typedef struct {
     { ngx_string(s), NGX_HTTP_CLICKTRACK_UA_##b }
 
 #define ngx_http_clicktrack_ua_rule(a, n, s)                                  \
-    { a, n, ngx_string(s) }
+    { a, n, 0, ngx_string(s) }
+
+#define ngx_http_clicktrack_ua_os(a, b, s)                                    \
+    { a, 0, NGX_HTTP_CLICKTRACK_UA_OS_##b, ngx_string(s) }
 
 #define UA(b)  NGX_HTTP_CLICKTRACK_UA_##b
 
@@ -167,52 +187,55 @@ static ngx_http_clicktrack_ua_rule_t  ngx_http_clicktrack_ua_browsers[] = {
     ngx_http_clicktrack_ua_rule(UA(HUAWEI), 0, "Huawei Browser"),
     ngx_http_clicktrack_ua_rule(UA(FIREFOX), 0, "Firefox"),
     ngx_http_clicktrack_ua_rule(UA(IE), 0, "Internet Explorer"),
-    ngx_http_clicktrack_ua_rule(UA(ANDROID) | UA(WV), 0, "Android WebView"),
-    ngx_http_clicktrack_ua_rule(UA(ANDROID) | UA(VERSION) | UA(CHROME), 0,
+    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(WV), 0, "Android WebView"),
+    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(VERSION) | UA(CHROME), 0,
                                 "Android WebView"),
     ngx_http_clicktrack_ua_rule(UA(CHROMIUM), 0, "Chromium"),
     ngx_http_clicktrack_ua_rule(UA(CHROME), 0, "Chrome"),
-    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(IPHONE), 0,
+    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(OS_IOS), 0,
                                 "Safari"),
-    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(IPAD), 0,
+    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(OS_IPADOS), 0,
                                 "Safari"),
-    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(MAC), 0,
+    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(OS_MACOS), 0,
                                 "Safari"),
-    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(WINDOWS),
-                                UA(WINPHONE), "Safari"),
-    ngx_http_clicktrack_ua_rule(UA(ANDROID) | UA(VERSION), 0,
+    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(OS_WINDOWS), 0,
+                                "Safari"),
+    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(VERSION), 0,
                                 "Android Browser"),
     ngx_http_clicktrack_ua_rule(0, 0, "Other")
 };
 
 
 static ngx_http_clicktrack_ua_rule_t  ngx_http_clicktrack_ua_systems[] = {
-    ngx_http_clicktrack_ua_rule(UA(WINPHONE), 0, "Windows Phone"),
-    ngx_http_clicktrack_ua_rule(UA(WINDOWS), 0, "Windows"),
-    ngx_http_clicktrack_ua_rule(UA(KAIOS), 0, "KaiOS"),
-    ngx_http_clicktrack_ua_rule(UA(IPAD), 0, "iPadOS"),
-    ngx_http_clicktrack_ua_rule(UA(IPHONE), 0, "iOS"),
-    ngx_http_clicktrack_ua_rule(UA(CROS), 0, "ChromeOS"),
-    ngx_http_clicktrack_ua_rule(UA(ANDROID), 0, "Android"),
-    ngx_http_clicktrack_ua_rule(UA(MAC), 0, "macOS"),
-    ngx_http_clicktrack_ua_rule(UA(LINUX), 0, "Linux"),
+    ngx_http_clicktrack_ua_os(UA(WINPHONE), WINPHONE, "Windows Phone"),
+    ngx_http_clicktrack_ua_os(UA(WINDOWS), WINDOWS, "Windows"),
+    ngx_http_clicktrack_ua_os(UA(KAIOS), KAIOS, "KaiOS"),
+    ngx_http_clicktrack_ua_os(UA(IPAD), IPADOS, "iPadOS"),
+    ngx_http_clicktrack_ua_os(UA(IPHONE), IOS, "iOS"),
+    ngx_http_clicktrack_ua_os(UA(CROS), CHROMEOS, "ChromeOS"),
+    ngx_http_clicktrack_ua_os(UA(ANDROID), ANDROID, "Android"),
+    ngx_http_clicktrack_ua_os(UA(MAC), MACOS, "macOS"),
+    ngx_http_clicktrack_ua_os(UA(LINUX), LINUX, "Linux"),
     ngx_http_clicktrack_ua_rule(0, 0, "Other")
 };
 
 
 static ngx_http_clicktrack_ua_rule_t  ngx_http_clicktrack_ua_devices[] = {
-    ngx_http_clicktrack_ua_rule(UA(WINPHONE), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(WINDOWS), 0, "desktop"),
-    ngx_http_clicktrack_ua_rule(UA(IPAD), 0, "tablet"),
+    ngx_http_clicktrack_ua_rule(UA(OS_WINPHONE), 0, "mobile"),
+    ngx_http_clicktrack_ua_rule(UA(OS_WINDOWS), 0, "desktop"),
+    ngx_http_clicktrack_ua_rule(UA(OS_KAIOS), 0, "mobile"),
+    ngx_http_clicktrack_ua_rule(UA(OS_IPADOS), 0, "tablet"),
+    ngx_http_clicktrack_ua_rule(UA(OS_IOS), 0, "mobile"),
+    ngx_http_clicktrack_ua_rule(UA(OS_CHROMEOS), 0, "desktop"),
+    ngx_http_clicktrack_ua_rule(UA(OS_MACOS), 0, "desktop"),
+    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(TABLET), 0, "tablet"),
+    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(MOBILE), 0, "mobile"),
+    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(OPERA_MINI), 0, "mobile"),
+    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID), 0, "tablet"),
     ngx_http_clicktrack_ua_rule(UA(TABLET), 0, "tablet"),
-    ngx_http_clicktrack_ua_rule(UA(IPHONE), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(KAIOS), 0, "mobile"),
     ngx_http_clicktrack_ua_rule(UA(MOBILE), 0, "mobile"),
     ngx_http_clicktrack_ua_rule(UA(OPERA_MINI), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(ANDROID), 0, "tablet"),
-    ngx_http_clicktrack_ua_rule(UA(CROS), 0, "desktop"),
-    ngx_http_clicktrack_ua_rule(UA(MAC), 0, "desktop"),
-    ngx_http_clicktrack_ua_rule(UA(LINUX), 0, "desktop"),
+    ngx_http_clicktrack_ua_rule(UA(OS_LINUX), 0, "desktop"),
     ngx_http_clicktrack_ua_rule(0, 0, "Other")
 };
 
@@ -231,41 +254,48 @@ static uint16_t    ngx_http_clicktrack_ua_next[NGX_HTTP_CLICKTRACK_UA_STATES
 static uint64_t    ngx_http_clicktrack_ua_out[NGX_HTTP_CLICKTRACK_UA_STATES];
 
 
-static ngx_str_t *ngx_http_clicktrack_ua_first(
+static ngx_http_clicktrack_ua_rule_t *ngx_http_clicktrack_ua_first(
     ngx_http_clicktrack_ua_rule_t *rule, uint64_t seen);
 
 
 void
 ngx_http_clicktrack_ua_classify(ngx_str_t *ua, ngx_http_clicktrack_ua_t *res)
 {
-    u_char      *p, *last;
-    uint64_t     seen;
-    ngx_uint_t   s;
+    u_char                         *p;
+    size_t                          i;
+    uint64_t                        seen;
+    ngx_uint_t                      s;
+    ngx_http_clicktrack_ua_rule_t  *rule;
+
+    /* by index: an empty value's data may be NULL */
 
     p = ua->data;
-    last = p + ua->len;
     s = 0;
     seen = 0;
 
-    while (p < last) {
+    for (i = 0; i < ua->len; i++) {
         s = ngx_http_clicktrack_ua_next[(s << NGX_HTTP_CLICKTRACK_UA_SHIFT)
-                                        + ngx_http_clicktrack_ua_class[*p]];
+                                        + ngx_http_clicktrack_ua_class[p[i]]];
         seen |= ngx_http_clicktrack_ua_out[s];
-        p++;
     }
 
-    res->browser = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_browsers,
-                                                seen);
-    res->os = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_systems,
-                                           seen);
-    res->device = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_devices,
-                                               seen);
+    /* the system first: the other two lists ask which one it is */
+
+    rule = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_systems, seen);
+    res->os = &rule->name;
+    seen |= rule->set;
+
+    rule = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_browsers, seen);
+    res->browser = &rule->name;
+
+    rule = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_devices, seen);
+    res->device = &rule->name;
 }
 
 
-/* the name of the first rule that holds; the last one always does */
+/* the first rule that holds; the last one always does */
 
-static ngx_str_t *
+static ngx_http_clicktrack_ua_rule_t *
 ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_rule_t *rule,
     uint64_t seen)
 {
@@ -273,7 +303,7 @@ ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_rule_t *rule,
         rule++;
     }
 
-    return &rule->name;
+    return rule;
 }
 
 
