@@ -14,20 +14,27 @@
  * The User-Agent is read once, through one automaton (Aho-Corasick, as
  * the bot filter's) of the tokens below: a table lookup per byte, and the
  * bits of the tokens that end at each step are gathered into one mask.
- * The three names are then the first rule of each list whose bits are
- * all in the mask and whose excluded bits are not: the order of the
- * rules is the order of precedence (Edge, Opera, Samsung Internet and the
- * in-app browsers also say "Chrome/" or "Safari/"; a Windows Phone also
- * says "Android" and "iPhone").  The system is chosen first and adds a
- * bit of its own, which the browser and device rules ask for, so that the
- * three names never disagree (Safari only on Apple's systems or Windows,
- * a device type that fits the system).  Tokens are matched as sent, case
- * and all.  Every list ends with "Other": what no rule names is not
- * guessed.
+ * Then each list of docs/stats.md is a first match, in this order:
+ *
+ *   the system: the lowest of its bits, which are numbered in the order
+ *   of precedence (a Windows Phone also says "Android" and "iPhone", an
+ *   iPhone "Mac OS X", Android "Linux");
+ *
+ *   the browser: the lowest of the bits of the browsers that name
+ *   themselves, in the order of precedence (the in-app browsers, Edge,
+ *   Opera, Samsung Internet and the others also say "Chrome/" and
+ *   "Safari/"), else the web views, Chromium, Chrome, Safari (only on
+ *   the systems it runs on) and the Android Browser, in that order;
+ *
+ *   the device: by the system, and for Android, Linux or none by the
+ *   words "Tablet" and "Mobile".
+ *
+ * Tokens are matched as sent, case and all.  What no rule names is
+ * "Other": nothing is guessed.
  */
 
 
-/* the facts a User-Agent may state: one bit each */
+/* the browsers that name themselves, by precedence: bits 0 to 18 */
 
 #define NGX_HTTP_CLICKTRACK_UA_FACEBOOK    (1ULL << 0)
 #define NGX_HTTP_CLICKTRACK_UA_INSTAGRAM   (1ULL << 1)
@@ -38,52 +45,73 @@
 #define NGX_HTTP_CLICKTRACK_UA_GSA         (1ULL << 6)
 #define NGX_HTTP_CLICKTRACK_UA_EDGE        (1ULL << 7)
 #define NGX_HTTP_CLICKTRACK_UA_OPERA       (1ULL << 8)
-#define NGX_HTTP_CLICKTRACK_UA_OPERA_MINI  (1ULL << 9)
-#define NGX_HTTP_CLICKTRACK_UA_SAMSUNG     (1ULL << 10)
-#define NGX_HTTP_CLICKTRACK_UA_YANDEX      (1ULL << 11)
-#define NGX_HTTP_CLICKTRACK_UA_VIVALDI     (1ULL << 12)
-#define NGX_HTTP_CLICKTRACK_UA_UC          (1ULL << 13)
-#define NGX_HTTP_CLICKTRACK_UA_SILK        (1ULL << 14)
-#define NGX_HTTP_CLICKTRACK_UA_DDG         (1ULL << 15)
-#define NGX_HTTP_CLICKTRACK_UA_MIUI        (1ULL << 16)
-#define NGX_HTTP_CLICKTRACK_UA_HUAWEI      (1ULL << 17)
-#define NGX_HTTP_CLICKTRACK_UA_FIREFOX     (1ULL << 18)
+#define NGX_HTTP_CLICKTRACK_UA_SAMSUNG     (1ULL << 9)
+#define NGX_HTTP_CLICKTRACK_UA_YANDEX      (1ULL << 10)
+#define NGX_HTTP_CLICKTRACK_UA_VIVALDI     (1ULL << 11)
+#define NGX_HTTP_CLICKTRACK_UA_UC          (1ULL << 12)
+#define NGX_HTTP_CLICKTRACK_UA_SILK        (1ULL << 13)
+#define NGX_HTTP_CLICKTRACK_UA_DDG         (1ULL << 14)
+#define NGX_HTTP_CLICKTRACK_UA_MIUI        (1ULL << 15)
+#define NGX_HTTP_CLICKTRACK_UA_HUAWEI      (1ULL << 16)
+#define NGX_HTTP_CLICKTRACK_UA_FIREFOX     (1ULL << 17)
+#define NGX_HTTP_CLICKTRACK_UA_IE          (1ULL << 18)
+#define NGX_HTTP_CLICKTRACK_UA_NAMED       ((1ULL << 19) - 1)
+
+/* what the other browser rules ask for */
+
 #define NGX_HTTP_CLICKTRACK_UA_CHROMIUM    (1ULL << 19)
 #define NGX_HTTP_CLICKTRACK_UA_CHROME      (1ULL << 20)
-#define NGX_HTTP_CLICKTRACK_UA_IE          (1ULL << 21)
-#define NGX_HTTP_CLICKTRACK_UA_VERSION     (1ULL << 22)
-#define NGX_HTTP_CLICKTRACK_UA_SAFARI      (1ULL << 23)
-#define NGX_HTTP_CLICKTRACK_UA_WV          (1ULL << 24)
-#define NGX_HTTP_CLICKTRACK_UA_WINPHONE    (1ULL << 25)
-#define NGX_HTTP_CLICKTRACK_UA_WINDOWS     (1ULL << 26)
-#define NGX_HTTP_CLICKTRACK_UA_KAIOS       (1ULL << 27)
-#define NGX_HTTP_CLICKTRACK_UA_IPAD        (1ULL << 28)
-#define NGX_HTTP_CLICKTRACK_UA_IPHONE      (1ULL << 29)
-#define NGX_HTTP_CLICKTRACK_UA_CROS        (1ULL << 30)
-#define NGX_HTTP_CLICKTRACK_UA_ANDROID     (1ULL << 31)
-#define NGX_HTTP_CLICKTRACK_UA_MAC         (1ULL << 32)
-#define NGX_HTTP_CLICKTRACK_UA_LINUX       (1ULL << 33)
-#define NGX_HTTP_CLICKTRACK_UA_MOBILE      (1ULL << 34)
-#define NGX_HTTP_CLICKTRACK_UA_TABLET      (1ULL << 35)
+#define NGX_HTTP_CLICKTRACK_UA_VERSION     (1ULL << 21)
+#define NGX_HTTP_CLICKTRACK_UA_SAFARI      (1ULL << 22)
+#define NGX_HTTP_CLICKTRACK_UA_WV          (1ULL << 23)
 
-/* the system chosen, for the browser and device rules */
+/* the systems, by precedence: bits 24 to 32 */
 
-#define NGX_HTTP_CLICKTRACK_UA_OS_WINPHONE (1ULL << 40)
-#define NGX_HTTP_CLICKTRACK_UA_OS_WINDOWS  (1ULL << 41)
-#define NGX_HTTP_CLICKTRACK_UA_OS_KAIOS    (1ULL << 42)
-#define NGX_HTTP_CLICKTRACK_UA_OS_IPADOS   (1ULL << 43)
-#define NGX_HTTP_CLICKTRACK_UA_OS_IOS      (1ULL << 44)
-#define NGX_HTTP_CLICKTRACK_UA_OS_CHROMEOS (1ULL << 45)
-#define NGX_HTTP_CLICKTRACK_UA_OS_ANDROID  (1ULL << 46)
-#define NGX_HTTP_CLICKTRACK_UA_OS_MACOS    (1ULL << 47)
-#define NGX_HTTP_CLICKTRACK_UA_OS_LINUX    (1ULL << 48)
+#define NGX_HTTP_CLICKTRACK_UA_OS_FIRST    24
+#define NGX_HTTP_CLICKTRACK_UA_WINPHONE    (1ULL << 24)
+#define NGX_HTTP_CLICKTRACK_UA_WINDOWS     (1ULL << 25)
+#define NGX_HTTP_CLICKTRACK_UA_KAIOS       (1ULL << 26)
+#define NGX_HTTP_CLICKTRACK_UA_IPAD        (1ULL << 27)
+#define NGX_HTTP_CLICKTRACK_UA_IPHONE      (1ULL << 28)
+#define NGX_HTTP_CLICKTRACK_UA_CROS        (1ULL << 29)
+#define NGX_HTTP_CLICKTRACK_UA_ANDROID     (1ULL << 30)
+#define NGX_HTTP_CLICKTRACK_UA_MAC         (1ULL << 31)
+#define NGX_HTTP_CLICKTRACK_UA_LINUX       (1ULL << 32)
+#define NGX_HTTP_CLICKTRACK_UA_SYSTEMS     (((1ULL << 33) - 1)                \
+                                            & ~((1ULL << 24) - 1))
+
+/* the device words */
+
+#define NGX_HTTP_CLICKTRACK_UA_MOBILE      (1ULL << 33)
+#define NGX_HTTP_CLICKTRACK_UA_TABLET      (1ULL << 34)
+#define NGX_HTTP_CLICKTRACK_UA_OPERA_MINI  (1ULL << 35)
 
 
-/* the automaton's size: states, byte classes (a power of two) */
+/*
+ * The automaton's size: states, and a row's entries (a power of two):
+ * the byte classes, then the 8 bytes of the state's token bits.
+ */
 
 #define NGX_HTTP_CLICKTRACK_UA_STATES      512
 #define NGX_HTTP_CLICKTRACK_UA_SHIFT       6
-#define NGX_HTTP_CLICKTRACK_UA_CLASSES     (1 << NGX_HTTP_CLICKTRACK_UA_SHIFT)
+#define NGX_HTTP_CLICKTRACK_UA_ROW         (1 << NGX_HTTP_CLICKTRACK_UA_SHIFT)
+#define NGX_HTTP_CLICKTRACK_UA_CLASSES     (NGX_HTTP_CLICKTRACK_UA_ROW - 4)
+
+
+/* the systems, by their bit from NGX_HTTP_CLICKTRACK_UA_OS_FIRST */
+
+typedef enum {
+    NGX_HTTP_CLICKTRACK_UA_OS_WINPHONE = 0,
+    NGX_HTTP_CLICKTRACK_UA_OS_WINDOWS,
+    NGX_HTTP_CLICKTRACK_UA_OS_KAIOS,
+    NGX_HTTP_CLICKTRACK_UA_OS_IPADOS,
+    NGX_HTTP_CLICKTRACK_UA_OS_IOS,
+    NGX_HTTP_CLICKTRACK_UA_OS_CHROMEOS,
+    NGX_HTTP_CLICKTRACK_UA_OS_ANDROID,
+    NGX_HTTP_CLICKTRACK_UA_OS_MACOS,
+    NGX_HTTP_CLICKTRACK_UA_OS_LINUX,
+    NGX_HTTP_CLICKTRACK_UA_OS_OTHER
+} ngx_http_clicktrack_ua_os_e;
 
 
 typedef struct {
@@ -92,24 +120,8 @@ typedef struct {
 } ngx_http_clicktrack_ua_token_t;
 
 
-typedef struct {
-    uint64_t     all;       /* every one of these */
-    uint64_t     none;      /* and none of these */
-    uint64_t     set;       /* then a bit for the later lists */
-    ngx_str_t    name;
-} ngx_http_clicktrack_ua_rule_t;
-
-
 #define ngx_http_clicktrack_ua_tok(s, b)                                      \
     { ngx_string(s), NGX_HTTP_CLICKTRACK_UA_##b }
-
-#define ngx_http_clicktrack_ua_rule(a, n, s)                                  \
-    { a, n, 0, ngx_string(s) }
-
-#define ngx_http_clicktrack_ua_os(a, b, s)                                    \
-    { a, 0, NGX_HTTP_CLICKTRACK_UA_OS_##b, ngx_string(s) }
-
-#define UA(b)  NGX_HTTP_CLICKTRACK_UA_##b
 
 
 static ngx_http_clicktrack_ua_token_t  ngx_http_clicktrack_ua_tokens[] = {
@@ -141,12 +153,12 @@ static ngx_http_clicktrack_ua_token_t  ngx_http_clicktrack_ua_tokens[] = {
     ngx_http_clicktrack_ua_tok("HuaweiBrowser/", HUAWEI),
     ngx_http_clicktrack_ua_tok("Firefox/", FIREFOX),
     ngx_http_clicktrack_ua_tok("FxiOS/", FIREFOX),
-    ngx_http_clicktrack_ua_tok("Chromium/", CHROMIUM),
-    ngx_http_clicktrack_ua_tok("Chrome/", CHROME),
-    ngx_http_clicktrack_ua_tok("CriOS/", CHROME),
     ngx_http_clicktrack_ua_tok("MSIE ", IE),
     ngx_http_clicktrack_ua_tok("Trident/", IE),
     ngx_http_clicktrack_ua_tok("IEMobile", IE),
+    ngx_http_clicktrack_ua_tok("Chromium/", CHROMIUM),
+    ngx_http_clicktrack_ua_tok("Chrome/", CHROME),
+    ngx_http_clicktrack_ua_tok("CriOS/", CHROME),
     ngx_http_clicktrack_ua_tok("Version/", VERSION),
     ngx_http_clicktrack_ua_tok("Safari/", SAFARI),
     ngx_http_clicktrack_ua_tok("; wv)", WV),
@@ -167,143 +179,194 @@ static ngx_http_clicktrack_ua_token_t  ngx_http_clicktrack_ua_tokens[] = {
 };
 
 
-static ngx_http_clicktrack_ua_rule_t  ngx_http_clicktrack_ua_browsers[] = {
-    ngx_http_clicktrack_ua_rule(UA(FACEBOOK), 0, "Facebook"),
-    ngx_http_clicktrack_ua_rule(UA(INSTAGRAM), 0, "Instagram"),
-    ngx_http_clicktrack_ua_rule(UA(TIKTOK), 0, "TikTok"),
-    ngx_http_clicktrack_ua_rule(UA(SNAPCHAT), 0, "Snapchat"),
-    ngx_http_clicktrack_ua_rule(UA(WECHAT), 0, "WeChat"),
-    ngx_http_clicktrack_ua_rule(UA(LINKEDIN), 0, "LinkedIn"),
-    ngx_http_clicktrack_ua_rule(UA(GSA), 0, "Google App"),
-    ngx_http_clicktrack_ua_rule(UA(EDGE), 0, "Edge"),
-    ngx_http_clicktrack_ua_rule(UA(OPERA), 0, "Opera"),
-    ngx_http_clicktrack_ua_rule(UA(SAMSUNG), 0, "Samsung Internet"),
-    ngx_http_clicktrack_ua_rule(UA(YANDEX), 0, "Yandex Browser"),
-    ngx_http_clicktrack_ua_rule(UA(VIVALDI), 0, "Vivaldi"),
-    ngx_http_clicktrack_ua_rule(UA(UC), 0, "UC Browser"),
-    ngx_http_clicktrack_ua_rule(UA(SILK), 0, "Silk"),
-    ngx_http_clicktrack_ua_rule(UA(DDG), 0, "DuckDuckGo"),
-    ngx_http_clicktrack_ua_rule(UA(MIUI), 0, "Mi Browser"),
-    ngx_http_clicktrack_ua_rule(UA(HUAWEI), 0, "Huawei Browser"),
-    ngx_http_clicktrack_ua_rule(UA(FIREFOX), 0, "Firefox"),
-    ngx_http_clicktrack_ua_rule(UA(IE), 0, "Internet Explorer"),
-    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(WV), 0, "Android WebView"),
-    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(VERSION) | UA(CHROME), 0,
-                                "Android WebView"),
-    ngx_http_clicktrack_ua_rule(UA(CHROMIUM), 0, "Chromium"),
-    ngx_http_clicktrack_ua_rule(UA(CHROME), 0, "Chrome"),
-    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(OS_IOS), 0,
-                                "Safari"),
-    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(OS_IPADOS), 0,
-                                "Safari"),
-    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(OS_MACOS), 0,
-                                "Safari"),
-    ngx_http_clicktrack_ua_rule(UA(SAFARI) | UA(VERSION) | UA(OS_WINDOWS), 0,
-                                "Safari"),
-    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(VERSION), 0,
-                                "Android Browser"),
-    ngx_http_clicktrack_ua_rule(0, 0, "Other")
+/* by bit: the browsers that name themselves */
+
+static ngx_str_t  ngx_http_clicktrack_ua_named[] = {
+    ngx_string("Facebook"),
+    ngx_string("Instagram"),
+    ngx_string("TikTok"),
+    ngx_string("Snapchat"),
+    ngx_string("WeChat"),
+    ngx_string("LinkedIn"),
+    ngx_string("Google App"),
+    ngx_string("Edge"),
+    ngx_string("Opera"),
+    ngx_string("Samsung Internet"),
+    ngx_string("Yandex Browser"),
+    ngx_string("Vivaldi"),
+    ngx_string("UC Browser"),
+    ngx_string("Silk"),
+    ngx_string("DuckDuckGo"),
+    ngx_string("Mi Browser"),
+    ngx_string("Huawei Browser"),
+    ngx_string("Firefox"),
+    ngx_string("Internet Explorer")
 };
 
+/* by ngx_http_clicktrack_ua_os_e */
 
-static ngx_http_clicktrack_ua_rule_t  ngx_http_clicktrack_ua_systems[] = {
-    ngx_http_clicktrack_ua_os(UA(WINPHONE), WINPHONE, "Windows Phone"),
-    ngx_http_clicktrack_ua_os(UA(WINDOWS), WINDOWS, "Windows"),
-    ngx_http_clicktrack_ua_os(UA(KAIOS), KAIOS, "KaiOS"),
-    ngx_http_clicktrack_ua_os(UA(IPAD), IPADOS, "iPadOS"),
-    ngx_http_clicktrack_ua_os(UA(IPHONE), IOS, "iOS"),
-    ngx_http_clicktrack_ua_os(UA(CROS), CHROMEOS, "ChromeOS"),
-    ngx_http_clicktrack_ua_os(UA(ANDROID), ANDROID, "Android"),
-    ngx_http_clicktrack_ua_os(UA(MAC), MACOS, "macOS"),
-    ngx_http_clicktrack_ua_os(UA(LINUX), LINUX, "Linux"),
-    ngx_http_clicktrack_ua_rule(0, 0, "Other")
+static ngx_str_t  ngx_http_clicktrack_ua_systems[] = {
+    ngx_string("Windows Phone"),
+    ngx_string("Windows"),
+    ngx_string("KaiOS"),
+    ngx_string("iPadOS"),
+    ngx_string("iOS"),
+    ngx_string("ChromeOS"),
+    ngx_string("Android"),
+    ngx_string("macOS"),
+    ngx_string("Linux"),
+    ngx_string("Other")
 };
 
+static ngx_str_t  ngx_http_clicktrack_ua_webview =
+                      ngx_string("Android WebView");
+static ngx_str_t  ngx_http_clicktrack_ua_chromium = ngx_string("Chromium");
+static ngx_str_t  ngx_http_clicktrack_ua_chrome = ngx_string("Chrome");
+static ngx_str_t  ngx_http_clicktrack_ua_safari = ngx_string("Safari");
+static ngx_str_t  ngx_http_clicktrack_ua_android =
+                      ngx_string("Android Browser");
+static ngx_str_t  ngx_http_clicktrack_ua_other = ngx_string("Other");
 
-static ngx_http_clicktrack_ua_rule_t  ngx_http_clicktrack_ua_devices[] = {
-    ngx_http_clicktrack_ua_rule(UA(OS_WINPHONE), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(OS_WINDOWS), 0, "desktop"),
-    ngx_http_clicktrack_ua_rule(UA(OS_KAIOS), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(OS_IPADOS), 0, "tablet"),
-    ngx_http_clicktrack_ua_rule(UA(OS_IOS), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(OS_CHROMEOS), 0, "desktop"),
-    ngx_http_clicktrack_ua_rule(UA(OS_MACOS), 0, "desktop"),
-    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(TABLET), 0, "tablet"),
-    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(MOBILE), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID) | UA(OPERA_MINI), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(OS_ANDROID), 0, "tablet"),
-    ngx_http_clicktrack_ua_rule(UA(TABLET), 0, "tablet"),
-    ngx_http_clicktrack_ua_rule(UA(MOBILE), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(OPERA_MINI), 0, "mobile"),
-    ngx_http_clicktrack_ua_rule(UA(OS_LINUX), 0, "desktop"),
-    ngx_http_clicktrack_ua_rule(0, 0, "Other")
-};
-
-#undef UA
+static ngx_str_t  ngx_http_clicktrack_ua_desktop = ngx_string("desktop");
+static ngx_str_t  ngx_http_clicktrack_ua_mobile = ngx_string("mobile");
+static ngx_str_t  ngx_http_clicktrack_ua_tablet = ngx_string("tablet");
 
 
 /*
  * The automaton, built in ngx_http_clicktrack_ua_init(): a byte's class
- * (0 for a byte in no token), the next state by state and class, and
- * the bits of the tokens that end in each state.
+ * (0 for a byte in no token), and a row per state: the next state by
+ * class, then the bits of the tokens that end in the state.  A state is
+ * kept as the start of its row, so that a step is two loads and an OR.
  */
 
 static u_char      ngx_http_clicktrack_ua_class[256];
 static uint16_t    ngx_http_clicktrack_ua_next[NGX_HTTP_CLICKTRACK_UA_STATES
                                               << NGX_HTTP_CLICKTRACK_UA_SHIFT];
-static uint64_t    ngx_http_clicktrack_ua_out[NGX_HTTP_CLICKTRACK_UA_STATES];
 
 
-static ngx_http_clicktrack_ua_rule_t *ngx_http_clicktrack_ua_first(
-    ngx_http_clicktrack_ua_rule_t *rule, uint64_t seen);
+#define ngx_http_clicktrack_ua_step(c)                                        \
+    s = ngx_http_clicktrack_ua_next[s + ngx_http_clicktrack_ua_class[c]];    \
+    ngx_memcpy(&o, &ngx_http_clicktrack_ua_next[s                             \
+                                          + NGX_HTTP_CLICKTRACK_UA_CLASSES],  \
+               sizeof(uint64_t));                                             \
+    seen |= o
 
 
 void
 ngx_http_clicktrack_ua_classify(ngx_str_t *ua, ngx_http_clicktrack_ua_t *res)
 {
-    u_char                         *p;
-    size_t                          i;
-    uint64_t                        seen;
-    ngx_uint_t                      s;
-    ngx_http_clicktrack_ua_rule_t  *rule;
+    u_char      *p;
+    size_t       i, n;
+    uint64_t     seen, m, o;
+    ngx_uint_t   s, os;
 
-    /* by index: an empty value's data may be NULL */
+    /* by index, two bytes a turn: an empty value's data may be NULL */
 
     p = ua->data;
+    n = ua->len;
     s = 0;
     seen = 0;
 
-    for (i = 0; i < ua->len; i++) {
-        s = ngx_http_clicktrack_ua_next[(s << NGX_HTTP_CLICKTRACK_UA_SHIFT)
-                                        + ngx_http_clicktrack_ua_class[p[i]]];
-        seen |= ngx_http_clicktrack_ua_out[s];
+    for (i = 0; i + 1 < n; i += 2) {
+        ngx_http_clicktrack_ua_step(p[i]);
+        ngx_http_clicktrack_ua_step(p[i + 1]);
     }
 
-    /* the system first: the other two lists ask which one it is */
-
-    rule = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_systems, seen);
-    res->os = &rule->name;
-    seen |= rule->set;
-
-    rule = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_browsers, seen);
-    res->browser = &rule->name;
-
-    rule = ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_devices, seen);
-    res->device = &rule->name;
-}
-
-
-/* the first rule that holds; the last one always does */
-
-static ngx_http_clicktrack_ua_rule_t *
-ngx_http_clicktrack_ua_first(ngx_http_clicktrack_ua_rule_t *rule,
-    uint64_t seen)
-{
-    while ((seen & rule->all) != rule->all || (seen & rule->none)) {
-        rule++;
+    if (i < n) {
+        ngx_http_clicktrack_ua_step(p[i]);
     }
 
-    return rule;
+    m = seen & NGX_HTTP_CLICKTRACK_UA_SYSTEMS;
+    os = m ? (ngx_uint_t) __builtin_ctzll(m) - NGX_HTTP_CLICKTRACK_UA_OS_FIRST
+           : NGX_HTTP_CLICKTRACK_UA_OS_OTHER;
+
+    res->os = &ngx_http_clicktrack_ua_systems[os];
+
+    /* the browser */
+
+    m = seen & NGX_HTTP_CLICKTRACK_UA_NAMED;
+
+    if (m) {
+        res->browser = &ngx_http_clicktrack_ua_named[__builtin_ctzll(m)];
+
+    } else if (os == NGX_HTTP_CLICKTRACK_UA_OS_ANDROID
+               && ((seen & NGX_HTTP_CLICKTRACK_UA_WV)
+                   || (seen & (NGX_HTTP_CLICKTRACK_UA_VERSION
+                               | NGX_HTTP_CLICKTRACK_UA_CHROME))
+                      == (NGX_HTTP_CLICKTRACK_UA_VERSION
+                          | NGX_HTTP_CLICKTRACK_UA_CHROME)))
+    {
+        res->browser = &ngx_http_clicktrack_ua_webview;
+
+    } else if (seen & NGX_HTTP_CLICKTRACK_UA_CHROMIUM) {
+        res->browser = &ngx_http_clicktrack_ua_chromium;
+
+    } else if (seen & NGX_HTTP_CLICKTRACK_UA_CHROME) {
+        res->browser = &ngx_http_clicktrack_ua_chrome;
+
+    } else if ((seen & (NGX_HTTP_CLICKTRACK_UA_SAFARI
+                        | NGX_HTTP_CLICKTRACK_UA_VERSION))
+               == (NGX_HTTP_CLICKTRACK_UA_SAFARI
+                   | NGX_HTTP_CLICKTRACK_UA_VERSION)
+               && (os == NGX_HTTP_CLICKTRACK_UA_OS_IOS
+                   || os == NGX_HTTP_CLICKTRACK_UA_OS_IPADOS
+                   || os == NGX_HTTP_CLICKTRACK_UA_OS_MACOS
+                   || os == NGX_HTTP_CLICKTRACK_UA_OS_WINDOWS))
+    {
+        res->browser = &ngx_http_clicktrack_ua_safari;
+
+    } else if (os == NGX_HTTP_CLICKTRACK_UA_OS_ANDROID
+               && (seen & NGX_HTTP_CLICKTRACK_UA_VERSION))
+    {
+        res->browser = &ngx_http_clicktrack_ua_android;
+
+    } else {
+        res->browser = &ngx_http_clicktrack_ua_other;
+    }
+
+    /* the device */
+
+    switch (os) {
+
+    case NGX_HTTP_CLICKTRACK_UA_OS_WINDOWS:
+    case NGX_HTTP_CLICKTRACK_UA_OS_CHROMEOS:
+    case NGX_HTTP_CLICKTRACK_UA_OS_MACOS:
+        res->device = &ngx_http_clicktrack_ua_desktop;
+        return;
+
+    case NGX_HTTP_CLICKTRACK_UA_OS_WINPHONE:
+    case NGX_HTTP_CLICKTRACK_UA_OS_KAIOS:
+    case NGX_HTTP_CLICKTRACK_UA_OS_IOS:
+        res->device = &ngx_http_clicktrack_ua_mobile;
+        return;
+
+    case NGX_HTTP_CLICKTRACK_UA_OS_IPADOS:
+        res->device = &ngx_http_clicktrack_ua_tablet;
+        return;
+
+    default:
+        break;
+    }
+
+    /* Android, Linux, none: the words; then Android without them */
+
+    if (seen & NGX_HTTP_CLICKTRACK_UA_TABLET) {
+        res->device = &ngx_http_clicktrack_ua_tablet;
+
+    } else if (seen & (NGX_HTTP_CLICKTRACK_UA_MOBILE
+                       | NGX_HTTP_CLICKTRACK_UA_OPERA_MINI))
+    {
+        res->device = &ngx_http_clicktrack_ua_mobile;
+
+    } else if (os == NGX_HTTP_CLICKTRACK_UA_OS_ANDROID) {
+        res->device = &ngx_http_clicktrack_ua_tablet;
+
+    } else if (os == NGX_HTTP_CLICKTRACK_UA_OS_LINUX) {
+        res->device = &ngx_http_clicktrack_ua_desktop;
+
+    } else {
+        res->device = &ngx_http_clicktrack_ua_other;
+    }
 }
 
 
@@ -314,17 +377,16 @@ ngx_http_clicktrack_ua_init(ngx_log_t *log)
     uint16_t                        fail[NGX_HTTP_CLICKTRACK_UA_STATES];
     uint16_t                        queue[NGX_HTTP_CLICKTRACK_UA_STATES];
     uint16_t                       *next, *row, *frow;
-    uint64_t                       *out;
+    uint64_t                        out[NGX_HTTP_CLICKTRACK_UA_STATES];
     ngx_uint_t                      k, s, t, n, head, tail, classes;
     ngx_http_clicktrack_ua_token_t *tok;
 
     next = ngx_http_clicktrack_ua_next;
-    out = ngx_http_clicktrack_ua_out;
 
     ngx_memzero(ngx_http_clicktrack_ua_class,
                 sizeof(ngx_http_clicktrack_ua_class));
     ngx_memzero(next, sizeof(ngx_http_clicktrack_ua_next));
-    ngx_memzero(out, sizeof(ngx_http_clicktrack_ua_out));
+    ngx_memzero(out, sizeof(out));
 
     /* the classes, then the trie of the tokens; state 0 is the root */
 
@@ -405,6 +467,19 @@ ngx_http_clicktrack_ua_init(ngx_log_t *log)
             out[t] |= out[fail[t]];
             queue[tail++] = (uint16_t) t;
         }
+    }
+
+    /* each state becomes the start of its row, its bits at the row's end */
+
+    for (s = 0; s < n; s++) {
+        row = &next[s << NGX_HTTP_CLICKTRACK_UA_SHIFT];
+
+        for (k = 0; k < classes; k++) {
+            row[k] = (uint16_t) (row[k] << NGX_HTTP_CLICKTRACK_UA_SHIFT);
+        }
+
+        ngx_memcpy(&row[NGX_HTTP_CLICKTRACK_UA_CLASSES], &out[s],
+                   sizeof(uint64_t));
     }
 
     return NGX_OK;
