@@ -19,6 +19,7 @@
 #include "ngx_http_clicktrack_js.h"
 #include "ngx_http_clicktrack_rollup.h"
 #include "ngx_http_clicktrack_stats.h"
+#include "ngx_http_clicktrack_ua.h"
 
 
 /*
@@ -383,6 +384,10 @@ ngx_http_clicktrack_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_clicktrack_filter_init(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_clicktrack_ua_init(cf->log) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

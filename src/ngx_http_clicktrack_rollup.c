@@ -11,6 +11,7 @@
 #include "ngx_http_clicktrack_rollup.h"
 #include "ngx_http_clicktrack_redis.h"
 #include "ngx_http_clicktrack_url.h"
+#include "ngx_http_clicktrack_ua.h"
 
 
 /*
@@ -51,6 +52,9 @@ typedef enum {
     NGX_HTTP_CLICKTRACK_T_UTM_CONTENT,
     NGX_HTTP_CLICKTRACK_T_UTM_TERM,
     NGX_HTTP_CLICKTRACK_T_COUNTRIES,
+    NGX_HTTP_CLICKTRACK_T_BROWSERS,
+    NGX_HTTP_CLICKTRACK_T_OS,
+    NGX_HTTP_CLICKTRACK_T_DEVICES,
     NGX_HTTP_CLICKTRACK_T_LABELS,
     NGX_HTTP_CLICKTRACK_T_OUTBOUND,
     NGX_HTTP_CLICKTRACK_T_DOWNLOADS,
@@ -207,6 +211,9 @@ static char  *ngx_http_clicktrack_rollup_names[] = {
     "utm_content",
     "utm_term",
     "countries",
+    "browsers",
+    "os",
+    "devices",
     "labels",
     "outbound",
     "downloads"
@@ -324,6 +331,7 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     u_char                               *buf;
     ngx_str_t                             path, query, host, value;
     ngx_uint_t                            i, pageview;
+    ngx_http_clicktrack_ua_t              ua;
     ngx_http_clicktrack_rollup_bucket_t  *b;
 
     if (common->host.len == 0) {
@@ -359,6 +367,14 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
         ngx_http_clicktrack_url_path(&ev->url, &path);
         ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_PAGES,
                                          path.data, path.len);
+
+        ngx_http_clicktrack_ua_classify(&common->ua, &ua);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_BROWSERS,
+                                         ua.browser->data, ua.browser->len);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_OS,
+                                         ua.os->data, ua.os->len);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_DEVICES,
+                                         ua.device->data, ua.device->len);
 
         /* no referrer, or one of the site's own pages: (direct) */
 

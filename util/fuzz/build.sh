@@ -40,7 +40,8 @@ CORE="src/core/ngx_palloc.c src/core/ngx_string.c src/core/ngx_array.c
 UNITS="$ROOT/src/ngx_http_clicktrack_event.c
        $ROOT/src/ngx_http_clicktrack_json.c
        $ROOT/src/ngx_http_clicktrack_record.c
-       $ROOT/src/ngx_http_clicktrack_url.c"
+       $ROOT/src/ngx_http_clicktrack_url.c
+       $ROOT/src/ngx_http_clicktrack_ua.c"
 
 WARN="-Wall -Wextra -Wpointer-arith -Wno-unused-parameter -Werror"
 

@@ -43,6 +43,9 @@ static ngx_int_t ngx_http_clicktrack_chk_number(ngx_http_clicktrack_chk_t *c,
 static ngx_int_t ngx_http_clicktrack_chk_props(ngx_http_clicktrack_chk_t *c);
 static const char *ngx_http_clicktrack_harness_url(ngx_str_t *url,
     ngx_pool_t *pool);
+static const char *ngx_http_clicktrack_harness_ua(ngx_str_t *ua);
+static ngx_uint_t ngx_http_clicktrack_harness_named(ngx_str_t *name,
+    char **names);
 static ngx_int_t ngx_http_clicktrack_chk_charset(ngx_str_t *s,
     const char *set, size_t min, size_t max);
 
@@ -53,6 +56,25 @@ volatile ngx_cycle_t  *ngx_cycle;
 static ngx_log_t   ngx_http_clicktrack_harness_log;
 static time_t      ngx_http_clicktrack_harness_sec = 1795350665;
 static ngx_msec_t  ngx_http_clicktrack_harness_msec = 720;
+
+/* the classifier's names, as docs/stats.md lists them */
+
+static char  *ngx_http_clicktrack_harness_browsers[] = {
+    "Facebook", "Instagram", "TikTok", "Snapchat", "WeChat", "LinkedIn",
+    "Google App", "Edge", "Opera", "Samsung Internet", "Yandex Browser",
+    "Vivaldi", "UC Browser", "Silk", "DuckDuckGo", "Mi Browser",
+    "Huawei Browser", "Firefox", "Internet Explorer", "Android WebView",
+    "Chromium", "Chrome", "Safari", "Android Browser", "Other", NULL
+};
+
+static char  *ngx_http_clicktrack_harness_systems[] = {
+    "Windows Phone", "Windows", "KaiOS", "iPadOS", "iOS", "ChromeOS",
+    "Android", "macOS", "Linux", "Other", NULL
+};
+
+static char  *ngx_http_clicktrack_harness_devices[] = {
+    "desktop", "mobile", "tablet", "Other", NULL
+};
 
 static ngx_http_clicktrack_kv_t  ngx_http_clicktrack_harness_fields[] = {
     { ngx_string("country"), ngx_string("FR") },
@@ -97,6 +119,13 @@ ngx_http_clicktrack_harness_init(void)
     }
 
     ngx_http_clicktrack_harness_log.log_level = NGX_LOG_ERR;
+
+    if (ngx_http_clicktrack_ua_init(&ngx_http_clicktrack_harness_log)
+        != NGX_OK)
+    {
+        fprintf(stderr, "BUG: ngx_http_clicktrack_ua_init() failed\n");
+        abort();
+    }
 }
 
 
@@ -266,6 +295,20 @@ ngx_http_clicktrack_harness_run(u_char *data, size_t len, ngx_uint_t mode,
             why = ngx_http_clicktrack_harness_url(&events[n].referrer, pool);
         }
 
+        /* the classifier, on the fixed User-Agent and on fuzzed bytes */
+
+        if (why == NULL) {
+            why = ngx_http_clicktrack_harness_ua(&common.ua);
+        }
+
+        if (why == NULL) {
+            why = ngx_http_clicktrack_harness_ua(&events[n].url);
+        }
+
+        if (why == NULL) {
+            why = ngx_http_clicktrack_harness_ua(&events[n].label);
+        }
+
         if (why != NULL) {
             fprintf(stderr, "BUG: event %lu: %s\n", (unsigned long) n + 1,
                     why);
@@ -352,6 +395,120 @@ ngx_http_clicktrack_harness_url(ngx_str_t *url, ngx_pool_t *pool)
     }
 
     return NULL;
+}
+
+
+/*
+ * The User-Agent classifier (src/ngx_http_clicktrack_ua.c), by properties
+ * of its own: every name is one docs/stats.md lists; the same bytes give
+ * the same names; and the names agree with each other as the rules say
+ * (an iPhone's system is a phone's, Safari runs on Apple's systems or
+ * Windows, the Android browsers on Android, no bytes say nothing).
+ */
+
+static const char *
+ngx_http_clicktrack_harness_ua(ngx_str_t *ua)
+{
+    ngx_str_t                 *os, *device;
+    ngx_http_clicktrack_ua_t   res, again;
+
+    ngx_http_clicktrack_ua_classify(ua, &res);
+
+    if (!ngx_http_clicktrack_harness_named(res.browser,
+                                           ngx_http_clicktrack_harness_browsers)
+        || !ngx_http_clicktrack_harness_named(res.os,
+                                           ngx_http_clicktrack_harness_systems)
+        || !ngx_http_clicktrack_harness_named(res.device,
+                                           ngx_http_clicktrack_harness_devices))
+    {
+        return "ua: a name not in docs/stats.md";
+    }
+
+    ngx_http_clicktrack_ua_classify(ua, &again);
+
+    if (again.browser != res.browser || again.os != res.os
+        || again.device != res.device)
+    {
+        return "ua: the same bytes, other names";
+    }
+
+#define ngx_http_clicktrack_is(s, lit)                                        \
+    ((s)->len == sizeof(lit) - 1 && ngx_strncmp((s)->data, lit, (s)->len) == 0)
+
+    os = res.os;
+    device = res.device;
+
+    if ((ngx_http_clicktrack_is(os, "iOS")
+         || ngx_http_clicktrack_is(os, "Windows Phone")
+         || ngx_http_clicktrack_is(os, "KaiOS"))
+        && !ngx_http_clicktrack_is(device, "mobile"))
+    {
+        return "ua: a phone's system, not a mobile device";
+    }
+
+    if (ngx_http_clicktrack_is(os, "iPadOS")
+        && !ngx_http_clicktrack_is(device, "tablet"))
+    {
+        return "ua: iPadOS, not a tablet";
+    }
+
+    if ((ngx_http_clicktrack_is(os, "Windows")
+         || ngx_http_clicktrack_is(os, "macOS")
+         || ngx_http_clicktrack_is(os, "ChromeOS"))
+        && !ngx_http_clicktrack_is(device, "desktop"))
+    {
+        return "ua: a desktop system, not a desktop";
+    }
+
+    if (ngx_http_clicktrack_is(os, "Android")
+        && !ngx_http_clicktrack_is(device, "mobile")
+        && !ngx_http_clicktrack_is(device, "tablet"))
+    {
+        return "ua: Android, neither mobile nor tablet";
+    }
+
+    if (ngx_http_clicktrack_is(res.browser, "Safari")
+        && !ngx_http_clicktrack_is(os, "iOS")
+        && !ngx_http_clicktrack_is(os, "iPadOS")
+        && !ngx_http_clicktrack_is(os, "macOS")
+        && !ngx_http_clicktrack_is(os, "Windows"))
+    {
+        return "ua: Safari, not on Apple's systems or Windows";
+    }
+
+    if ((ngx_http_clicktrack_is(res.browser, "Android WebView")
+         || ngx_http_clicktrack_is(res.browser, "Android Browser"))
+        && !ngx_http_clicktrack_is(os, "Android"))
+    {
+        return "ua: an Android browser, not on Android";
+    }
+
+    if (ua->len < sizeof("iPod") - 1
+        && (!ngx_http_clicktrack_is(res.browser, "Other")
+            || !ngx_http_clicktrack_is(os, "Other")
+            || !ngx_http_clicktrack_is(device, "Other")))
+    {
+        return "ua: a name from fewer bytes than any token";
+    }
+
+#undef ngx_http_clicktrack_is
+
+    return NULL;
+}
+
+
+static ngx_uint_t
+ngx_http_clicktrack_harness_named(ngx_str_t *name, char **names)
+{
+    for ( /* void */ ; *names; names++) {
+        if (name->len == ngx_strlen(*names)
+            && ngx_strncmp(name->data, *names, name->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

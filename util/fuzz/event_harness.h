@@ -13,6 +13,7 @@
 
 #include "ngx_http_clicktrack_event.h"
 #include "ngx_http_clicktrack_url.h"
+#include "ngx_http_clicktrack_ua.h"
 
 
 /*
