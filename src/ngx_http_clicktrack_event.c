@@ -55,10 +55,11 @@
 #define NGX_HTTP_CLICKTRACK_KEY_C        4
 #define NGX_HTTP_CLICKTRACK_KEY_V        5
 #define NGX_HTTP_CLICKTRACK_KEY_S        6
-#define NGX_HTTP_CLICKTRACK_KEY_TS       7
-#define NGX_HTTP_CLICKTRACK_KEY_P        8
-#define NGX_HTTP_CLICKTRACK_KEY_PROP     9    /* form "p.NAME" */
-#define NGX_HTTP_CLICKTRACK_KEY_IGNORE   10   /* "_" and unknown keys */
+#define NGX_HTTP_CLICKTRACK_KEY_I        7
+#define NGX_HTTP_CLICKTRACK_KEY_TS       8
+#define NGX_HTTP_CLICKTRACK_KEY_P        9
+#define NGX_HTTP_CLICKTRACK_KEY_PROP     10   /* form "p.NAME" */
+#define NGX_HTTP_CLICKTRACK_KEY_IGNORE   11   /* "_" and unknown keys */
 
 /* a name quoted in a message: at most this many input bytes */
 #define NGX_HTTP_CLICKTRACK_ERR_NAME     64
@@ -107,6 +108,7 @@ static ngx_str_t  ngx_http_clicktrack_keys[] = {
     ngx_string("c"),
     ngx_string("v"),
     ngx_string("s"),
+    ngx_string("i"),
     ngx_string("ts"),
     ngx_string("p")
 };
@@ -262,6 +264,21 @@ ngx_http_clicktrack_set_key(ngx_pool_t *pool, ngx_http_clicktrack_event_t *ev,
         } else {
             ev->session = *value;
         }
+
+        return NGX_OK;
+
+    case NGX_HTTP_CLICKTRACK_KEY_I:
+
+        if (ngx_http_clicktrack_record_valid_user(value->data, value->len)
+            != NGX_OK)
+        {
+            return ngx_http_clicktrack_record_error(pool, err,
+                                                "invalid \"i\": 1-%d bytes, "
+                                                "no control characters",
+                                                NGX_HTTP_CLICKTRACK_MAX_USER);
+        }
+
+        ev->user = *value;
 
         return NGX_OK;
 
@@ -874,7 +891,7 @@ ngx_http_clicktrack_json_event(ngx_http_clicktrack_json_t *j,
                                              j->err);
             break;
 
-        default: /* t u r l c v s */
+        default: /* t u r l c v s i */
 
             if (c == 'n') {
                 rc = ngx_http_clicktrack_json_literal(j, "null", 4);

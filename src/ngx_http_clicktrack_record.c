@@ -194,6 +194,25 @@ ngx_http_clicktrack_record_valid_id(u_char *p, size_t len)
 
 
 ngx_int_t
+ngx_http_clicktrack_record_valid_user(u_char *p, size_t len)
+{
+    size_t  i;
+
+    if (p == NULL || len == 0 || len > NGX_HTTP_CLICKTRACK_MAX_USER) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_clicktrack_record_valid_field(u_char *p, size_t len)
 {
     u_char  c;
@@ -421,6 +440,7 @@ ngx_http_clicktrack_record_values(ngx_http_clicktrack_event_t *ev,
     values[NGX_HTTP_CLICKTRACK_F_REFERRER] = ev->referrer;
     values[NGX_HTTP_CLICKTRACK_F_VISITOR] = ev->visitor;
     values[NGX_HTTP_CLICKTRACK_F_SESSION] = ev->session;
+    values[NGX_HTTP_CLICKTRACK_F_USER] = ev->user;
     ngx_str_null(&values[NGX_HTTP_CLICKTRACK_F_CLIENT_TS]);
     values[NGX_HTTP_CLICKTRACK_F_HOST] = common->host;
     values[NGX_HTTP_CLICKTRACK_F_IP] = common->ip;

@@ -27,6 +27,7 @@
 #define NGX_HTTP_CLICKTRACK_MAX_CATEGORY   64
 #define NGX_HTTP_CLICKTRACK_MIN_ID         8
 #define NGX_HTTP_CLICKTRACK_MAX_ID         64
+#define NGX_HTTP_CLICKTRACK_MAX_USER       128
 #define NGX_HTTP_CLICKTRACK_MAX_PROPS      20
 #define NGX_HTTP_CLICKTRACK_MAX_PROP_NAME  64
 #define NGX_HTTP_CLICKTRACK_MAX_PROP_VALUE 512
@@ -75,6 +76,7 @@ typedef struct {
     ngx_str_t                        category;
     ngx_str_t                        client_visitor;   /* "v", validated */
     ngx_str_t                        session;
+    ngx_str_t                        user;             /* "i", validated */
     int64_t                          client_ts;        /* 0: absent */
     ngx_http_clicktrack_prop_t      *props;
     ngx_uint_t                       nprops;
@@ -113,6 +115,7 @@ typedef struct {
     field(REFERRER, "referrer")                                               \
     field(VISITOR, "visitor")                                                 \
     field(SESSION, "session")                                                 \
+    field(USER, "user")                                                       \
     field(CLIENT_TS, "client_ts")                                             \
     field(HOST, "host")                                                       \
     field(IP, "ip")                                                           \
@@ -171,6 +174,9 @@ void ngx_http_clicktrack_record_default_type(ngx_http_clicktrack_event_t *ev);
 
 /* the "v" / "s" / cookie id rule: 8-64 of [A-Za-z0-9_-] */
 ngx_int_t ngx_http_clicktrack_record_valid_id(u_char *p, size_t len);
+
+/* the "i" rule: 1-128 bytes, none of them a control character */
+ngx_int_t ngx_http_clicktrack_record_valid_user(u_char *p, size_t len);
 
 /* the clicktrack_field name rule, and whether a name is the record's */
 ngx_int_t ngx_http_clicktrack_record_valid_field(u_char *p, size_t len);

@@ -58,6 +58,7 @@ typedef enum {
     NGX_HTTP_CLICKTRACK_T_LABELS,
     NGX_HTTP_CLICKTRACK_T_OUTBOUND,
     NGX_HTTP_CLICKTRACK_T_DOWNLOADS,
+    NGX_HTTP_CLICKTRACK_T_USERS,        /* "VISITOR USER" of identify */
     NGX_HTTP_CLICKTRACK_T_MAX
 } ngx_http_clicktrack_rollup_table_e;
 
@@ -172,6 +173,9 @@ static void ngx_http_clicktrack_rollup_forget(
     ngx_http_clicktrack_rollup_t *ru);
 static ngx_int_t ngx_http_clicktrack_rollup_bucket_send(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b);
+static ngx_int_t ngx_http_clicktrack_rollup_users(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
+    time_t ttl);
 static ngx_int_t ngx_http_clicktrack_rollup_hincrby(
     ngx_http_clicktrack_rollup_t *ru, ngx_str_t *key, char *field,
     u_char *hour, ngx_uint_t n);
@@ -216,7 +220,8 @@ static char  *ngx_http_clicktrack_rollup_names[] = {
     "devices",
     "labels",
     "outbound",
-    "downloads"
+    "downloads",
+    "users"
 };
 
 
@@ -441,6 +446,30 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
             }
         }
 
+        return;
+    }
+
+    if (ev->type.len == sizeof("identify") - 1
+        && ngx_strncmp(ev->type.data, "identify", ev->type.len) == 0
+        && ev->visitor.len && ev->user.len)
+    {
+        /* the pair, for PREFIX:users; a visitor id holds no space */
+
+        buf = ngx_http_clicktrack_rollup_alloc(ru,
+                                           ev->visitor.len + 1 + ev->user.len);
+        if (buf == NULL) {
+            ngx_http_clicktrack_rollup_drop(ru, 1);
+            return;
+        }
+
+        value.data = buf;
+        buf = ngx_cpymem(buf, ev->visitor.data, ev->visitor.len);
+        *buf++ = ' ';
+        buf = ngx_cpymem(buf, ev->user.data, ev->user.len);
+        value.len = buf - value.data;
+
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_USERS,
+                                         value.data, value.len);
         return;
     }
 
@@ -878,7 +907,7 @@ ngx_http_clicktrack_rollup_bucket_send(ngx_http_clicktrack_rollup_t *ru,
 
     /* the tables, each trimmed to its top entries */
 
-    for (t = NGX_HTTP_CLICKTRACK_T_ZSET; t < NGX_HTTP_CLICKTRACK_T_MAX; t++) {
+    for (t = NGX_HTTP_CLICKTRACK_T_ZSET; t < NGX_HTTP_CLICKTRACK_T_USERS; t++) {
         if (b->tables[t] == NULL) {
             continue;
         }
@@ -893,6 +922,14 @@ ngx_http_clicktrack_rollup_bucket_send(ngx_http_clicktrack_rollup_t *ru,
         {
             return NGX_ERROR;
         }
+    }
+
+    /* who the identified visitors are: PREFIX:users, VISITOR -> USER */
+
+    if (b->tables[NGX_HTTP_CLICKTRACK_T_USERS]
+        && ngx_http_clicktrack_rollup_users(ru, b, ttl) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     /* the day's sites, by events: PREFIX:sites:YYYY-MM-DD */
@@ -927,6 +964,52 @@ ngx_http_clicktrack_rollup_bucket_send(ngx_http_clicktrack_rollup_t *ru,
 
     if (ngx_http_clicktrack_rollup_command(ru, 4) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    return ngx_http_clicktrack_rollup_expire(ru, &key, ttl);
+}
+
+
+/* HSET PREFIX:users VISITOR USER for each identify pair, then EXPIRE */
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_users(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, time_t ttl)
+{
+    u_char                              *sp;
+    ngx_str_t                            key;
+    ngx_http_clicktrack_rollup_entry_t  *e;
+
+    key.len = b->conf->prefix.len + sizeof(":users") - 1;
+    key.data = ngx_pnalloc(ru->scratch, key.len);
+    if (key.data == NULL
+        || ngx_http_clicktrack_rollup_args(ru, 4) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(key.data, b->conf->prefix.data,
+                          b->conf->prefix.len),
+               ":users", sizeof(":users") - 1);
+
+    for (e = b->tables[NGX_HTTP_CLICKTRACK_T_USERS]; e; e = e->next) {
+        sp = ngx_strlchr(e->name.data, e->name.data + e->name.len, ' ');
+        if (sp == NULL) {
+            continue;
+        }
+
+        ru->argv[0] = "HSET";
+        ru->argvlen[0] = 4;
+        ru->argv[1] = (const char *) key.data;
+        ru->argvlen[1] = key.len;
+        ru->argv[2] = (const char *) e->name.data;
+        ru->argvlen[2] = sp - e->name.data;
+        ru->argv[3] = (const char *) sp + 1;
+        ru->argvlen[3] = e->name.data + e->name.len - sp - 1;
+
+        if (ngx_http_clicktrack_rollup_command(ru, 4) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     return ngx_http_clicktrack_rollup_expire(ru, &key, ttl);

@@ -165,7 +165,7 @@ ngx_http_clicktrack_stats_args(ngx_http_request_t *r,
     seen_sites = 0;
 
     p = r->args.data;
-    last = p + r->args.len;
+    last = r->args.len ? p + r->args.len : p;
 
     for ( /* void */ ; p < last; p = end + 1) {
 

@@ -286,6 +286,29 @@ ngx_http_clicktrack_stream_args(ngx_http_request_t *r,
         }
     }
 
+    if (ngx_http_clicktrack_stream_arg(r, "user", &value) == NGX_OK) {
+
+        if (ngx_http_clicktrack_record_valid_user(value.data, value.len)
+            != NGX_OK)
+        {
+            *fault = "user: 1-128 bytes, no control characters";
+            return NGX_ERROR;
+        }
+
+        /* as the record holds it: JSON-escaped */
+
+        ctx->user.data = ngx_pnalloc(r->pool, 6 * value.len);
+        if (ctx->user.data == NULL) {
+            *fault = "out of memory";
+            return NGX_ERROR;
+        }
+
+        ctx->user.len = ngx_http_clicktrack_record_escape(ctx->user.data,
+                                                          value.data,
+                                                          value.len)
+                        - ctx->user.data;
+    }
+
     if (ngx_http_clicktrack_stream_arg(r, "host", &ctx->host) == NGX_OK) {
         for (n = 0; n < ctx->host.len; n++) {
             if (ctx->host.data[n] <= ' ' || ctx->host.data[n] >= 0x7f
@@ -603,6 +626,16 @@ ngx_http_clicktrack_stream_match(ngx_http_clicktrack_stream_ctx_t *ctx,
 
         if (v->len != ctx->visitor.len
             || ngx_strncmp(v->data, ctx->visitor.data, v->len) != 0)
+        {
+            return 0;
+        }
+    }
+
+    if (ctx->user.len) {
+        v = &e->field[NGX_HTTP_CLICKTRACK_F_USER];
+
+        if (v->len != ctx->user.len
+            || ngx_strncmp(v->data, ctx->user.data, v->len) != 0)
         {
             return 0;
         }

@@ -134,6 +134,7 @@ struct ngx_http_clicktrack_stream_ctx_s {
     ngx_str_t                          types[NGX_HTTP_CLICKTRACK_MAX_TYPES];
     ngx_uint_t                         ntypes;
     ngx_str_t                          visitor;
+    ngx_str_t                          user;      /* JSON-escaped */
     ngx_str_t                          host;
 
     /* the newest id this client has had */

@@ -26,6 +26,10 @@ ngx_http_clicktrack_url_authority(ngx_str_t *url, u_char **end)
 {
     u_char  *p, *last, *start;
 
+    if (url->len == 0) {
+        return NULL;
+    }
+
     p = url->data;
     last = p + url->len;
 
@@ -73,6 +77,11 @@ void
 ngx_http_clicktrack_url_path(ngx_str_t *url, ngx_str_t *path)
 {
     u_char  *p, *start, *last;
+
+    if (url->len == 0) {
+        ngx_str_set(path, "/");
+        return;
+    }
 
     last = url->data + url->len;
 
@@ -140,6 +149,11 @@ ngx_http_clicktrack_url_query(ngx_str_t *url, ngx_str_t *query)
 {
     u_char  *p, *q, *last;
 
+    if (url->len == 0) {
+        ngx_str_null(query);
+        return;
+    }
+
     last = url->data + url->len;
 
     p = ngx_strlchr(url->data, last, '?');
@@ -173,6 +187,10 @@ ngx_http_clicktrack_url_arg(ngx_str_t *query, u_char *name, size_t len,
 {
     u_char     *p, *last, *end, *d;
     ngx_int_t   hi, lo;
+
+    if (query->len == 0) {
+        return NGX_DECLINED;
+    }
 
     p = query->data;
     last = p + query->len;

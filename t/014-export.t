@@ -46,10 +46,10 @@ Content-Type: text/csv; charset=utf-8
 Content-Disposition: attachment; filename="clicktrack-events.csv"
 Cache-Control: no-store
 --- response_body eval
-"id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n"
-. "id-1,2026-01-01T00:00:00.001Z,click,nav,\"a,b\",\"http://x/?q=\"\"quoted\"\"\",,visitor-1,,h1,\r\n"
-. "id-2,2026-01-01T00:00:00.002Z,pageview,,\"line1\nline2 caf\x{c3}\x{a9} \x{f0}\x{9f}\x{98}\x{80}\",,,visitor-2,s-2,h2,10.0.0.0\r\n"
-. "id-3,2026-01-01T00:00:00.003Z,click,, lead and trail ,,r,visitor-1,,h1,\r\n"
+"id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n"
+. "id-1,2026-01-01T00:00:00.001Z,click,nav,\"a,b\",\"http://x/?q=\"\"quoted\"\"\",,visitor-1,,,h1,\r\n"
+. "id-2,2026-01-01T00:00:00.002Z,pageview,,\"line1\nline2 caf\x{c3}\x{a9} \x{f0}\x{9f}\x{98}\x{80}\",,,visitor-2,s-2,,h2,10.0.0.0\r\n"
+. "id-3,2026-01-01T00:00:00.003Z,click,, lead and trail ,,r,visitor-1,,,h1,\r\n"
 
 
 
@@ -59,11 +59,11 @@ Cache-Control: no-store
  "GET /stream?format=json&limit=0", "GET /stream?format=csv&limit=0"]
 --- response_body eval
 ['[{"id":"id-3","ts":"2026-01-01T00:00:00.003Z","type":"click","label":"\u0020lead\u0020and\u0020trail\u0020","referrer":"r","visitor":"visitor-1","host":"h1"}]' . "\n",
- "id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n"
- . "id-2,2026-01-01T00:00:00.002Z,pageview,,\"line1\nline2 caf\x{c3}\x{a9} \x{f0}\x{9f}\x{98}\x{80}\",,,visitor-2,s-2,h2,10.0.0.0\r\n"
- . "id-3,2026-01-01T00:00:00.003Z,click,, lead and trail ,,r,visitor-1,,h1,\r\n",
+ "id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n"
+ . "id-2,2026-01-01T00:00:00.002Z,pageview,,\"line1\nline2 caf\x{c3}\x{a9} \x{f0}\x{9f}\x{98}\x{80}\",,,visitor-2,s-2,,h2,10.0.0.0\r\n"
+ . "id-3,2026-01-01T00:00:00.003Z,click,, lead and trail ,,r,visitor-1,,,h1,\r\n",
  "[]\n",
- "id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n"]
+ "id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n"]
 
 
 
@@ -74,11 +74,11 @@ Cache-Control: no-store
  "GET /stream?format=json&host=nowhere",
  "GET /stream?format=json&visitor=visitor-9"]
 --- response_body eval
-["id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n"
- . "id-2,2026-01-01T00:00:00.002Z,pageview,,\"line1\nline2 caf\x{c3}\x{a9} \x{f0}\x{9f}\x{98}\x{80}\",,,visitor-2,s-2,h2,10.0.0.0\r\n",
- "id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n"
- . "id-1,2026-01-01T00:00:00.001Z,click,nav,\"a,b\",\"http://x/?q=\"\"quoted\"\"\",,visitor-1,,h1,\r\n"
- . "id-3,2026-01-01T00:00:00.003Z,click,, lead and trail ,,r,visitor-1,,h1,\r\n",
+["id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n"
+ . "id-2,2026-01-01T00:00:00.002Z,pageview,,\"line1\nline2 caf\x{c3}\x{a9} \x{f0}\x{9f}\x{98}\x{80}\",,,visitor-2,s-2,,h2,10.0.0.0\r\n",
+ "id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n"
+ . "id-1,2026-01-01T00:00:00.001Z,click,nav,\"a,b\",\"http://x/?q=\"\"quoted\"\"\",,visitor-1,,,h1,\r\n"
+ . "id-3,2026-01-01T00:00:00.003Z,click,, lead and trail ,,r,visitor-1,,,h1,\r\n",
  "[]\n", "[]\n"]
 
 
@@ -88,7 +88,7 @@ Cache-Control: no-store
 --- request eval
 ["GET /stream?format=json", "GET /stream?format=csv"]
 --- response_body eval
-["[]\n", "id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n"]
+["[]\n", "id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n"]
 
 
 
@@ -116,3 +116,22 @@ GET /stream?format=json
 clicktrack: redis refused the read
 --- error_log
 clicktrack: redis refused to read "clicktrack:recent": WRONGTYPE
+
+
+
+=== TEST 7: user=: the events of one identified person, as the record holds the id; a bad one is refused
+--- redis_setup
+cmd XADD clicktrack:recent 2-1 e {"id":"id-a","ts":"2026-01-01T00:00:00.001Z","type":"identify","visitor":"visitor-1","user":"alice@example.com","host":"h1"};
+cmd XADD clicktrack:recent 2-2 e {"id":"id-b","ts":"2026-01-01T00:00:00.002Z","type":"click","visitor":"visitor-2","user":"bob\"b","host":"h1"};
+cmd XADD clicktrack:recent 2-3 e {"id":"id-c","ts":"2026-01-01T00:00:00.003Z","type":"click","visitor":"visitor-1","host":"h1"}
+--- request eval
+["GET /stream?format=csv&user=alice%40example.com",
+ "GET /stream?format=json&user=bob%22b",
+ "GET /stream?format=json&user=%01x"]
+--- error_code eval
+[200, 200, 400]
+--- response_body eval
+["id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n"
+ . "id-a,2026-01-01T00:00:00.001Z,identify,,,,,visitor-1,,alice\@example.com,h1,\r\n",
+ '[{"id":"id-b","ts":"2026-01-01T00:00:00.002Z","type":"click","visitor":"visitor-2","user":"bob\"b","host":"h1"}]' . "\n",
+ "user: 1-128 bytes, no control characters\n"]

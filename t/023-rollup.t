@@ -257,3 +257,35 @@ invalid value "window=2m" in "clicktrack_rollup"
 --- must_die
 --- error_log
 "clicktrack_rollup" directive is duplicate
+
+
+
+=== TEST 13: identify: the event's "user" field, and the visitor's person in PREFIX:users; a bad "i" is refused
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_rollup clicktrack:stats window=100ms;
+    clicktrack_cookie off;
+    clicktrack_ip off;
+    clicktrack_recent off;
+--- config
+    location = /ct { clicktrack_beacon; }
+--- request eval
+["GET /ct?t=identify&v=visitor-1&i=alice%40example.com",
+ "GET /ct?t=click&v=visitor-1&i=alice%40example.com&l=buy",
+ "GET /ct?t=identify&i=nobody%40example.com",
+ "GET /ct?t=identify&v=visitor-2&i=bad%0Aid",
+ "GET /ct?t=identify&v=visitor-2&i=" . ("x" x 129)]
+--- error_code eval
+[200, 200, 200, 400, 400]
+--- response_body_like eval
+["", "", "", "^invalid \"i\": 1-128 bytes, no control characters\$",
+ "^invalid \"i\": 1-128 bytes, no control characters\$"]
+--- redis_after eval
+["", "", "check", "", "expect rollup; cmd FLUSHDB"]
+--- redis_list eval
+[undef, undef, '{"id":"<uuid>","ts":"<ts>","type":"identify","visitor":"visitor-1","user":"alice@example.com","host":"localhost"}
+{"id":"<uuid>","ts":"<ts>","type":"click","label":"buy","visitor":"visitor-1","user":"alice@example.com","host":"localhost"}
+{"id":"<uuid>","ts":"<ts>","type":"identify","user":"nobody@example.com","host":"localhost"}', undef, undef]
+--- rollup
+HGETALL clicktrack:stats:users => visitor-1 alice@example.com
+ZSCORE clicktrack:stats:{localhost}:<day>:events identify => 2

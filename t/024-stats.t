@@ -58,7 +58,8 @@ utm_source => [["mail",1]]
 utm_medium => []
 events => [["pageview",3],["signup",1],["click",1]]
 labels => [["buy",1]]
-browsers => []
+browsers => [["Other",3]]
+devices => [["Other",3]]
 --- other
 site => other.example
 totals.events => 1

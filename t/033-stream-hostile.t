@@ -93,11 +93,11 @@ cmd XADD clicktrack:recent 1-4 e {"id":"id-4","ts":"2026-01-01T00:00:00.004Z","t
 --- request
 GET /stream?format=csv
 --- response_body eval
-"id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n"
-. "id-1,2026-01-01T00:00:00.001Z,click,,\"=HYPERLINK(\"\"http://x.example\"\")\",,,,,h,\r\n"
-. "id-2,2026-01-01T00:00:00.002Z,pageview,,+1+2,,,,,h,\r\n"
-. "id-3,2026-01-01T00:00:00.003Z,pageview,,\@SUM(A1),,,,,h,\r\n"
-. "id-4,2026-01-01T00:00:00.004Z,pageview,,-3,,,,,h,\r\n"
+"id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n"
+. "id-1,2026-01-01T00:00:00.001Z,click,,\"=HYPERLINK(\"\"http://x.example\"\")\",,,,,,h,\r\n"
+. "id-2,2026-01-01T00:00:00.002Z,pageview,,+1+2,,,,,,h,\r\n"
+. "id-3,2026-01-01T00:00:00.003Z,pageview,,\@SUM(A1),,,,,,h,\r\n"
+. "id-4,2026-01-01T00:00:00.004Z,pageview,,-3,,,,,,h,\r\n"
 
 
 
@@ -107,7 +107,7 @@ main::entries(1)
 --- keep eval
 [["GET /stream?format=json&limit=0\nhello", '', 200, qr/^\[\]\n\z/],
  ["GET /stream?format=csv&limit=1\nl=x&t=y", '', 200,
-  qr/^id,ts,[^\n]*\r\nid-1,2026-01-01T00:00:00.001Z,pageview,,k1,,,,,h,\r\n\z/],
+  qr/^id,ts,[^\n]*\r\nid-1,2026-01-01T00:00:00.001Z,pageview,,k1,,,,,,h,\r\n\z/],
  ["GET /stream?format=json&limit=0", '', 200, qr/^\[\]\n\z/]]
 --- request
 GET /stream?format=json&limit=0

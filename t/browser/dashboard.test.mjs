@@ -208,7 +208,7 @@ test('the CSV link downloads the CSV', async () => {
     ]);
     const file = await download.path();
     const csv = readFileSync(file, 'utf8');
-    assert.match(csv, /^id,ts,type,category,label,url,referrer,visitor,session,host,ip\r\n/);
+    assert.match(csv, /^id,ts,type,category,label,url,referrer,visitor,session,user,host,ip\r\n/);
     assert.match(csv, /old-click/);
     assert.match(csv, /"<img src=x onerror=alert\(1\)>"|<img src=x onerror=alert\(1\)>/);
 });

@@ -84,7 +84,7 @@ static ngx_http_clicktrack_kv_t  ngx_http_clicktrack_harness_fields[] = {
 
 static char  *ngx_http_clicktrack_harness_keys[] = {
     "id", "ts", "type", "category", "label", "url", "referrer", "visitor",
-    "session", "client_ts", "host", "ip", "ua", "props", NULL
+    "session", "user", "client_ts", "host", "ip", "ua", "props", NULL
 };
 
 
