@@ -318,6 +318,10 @@ ngx_http_clicktrack_queue_push(ngx_http_clicktrack_queue_t *q,
 
     /* the queue is full: the spool takes over, if there is one */
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                   "clicktrack: queue full: %ui queued, %ui in flight, "
+                   "%uz bytes", q->queued, q->flight, q->bytes);
+
     if (q->spool
         && ngx_http_clicktrack_spool_write(q->spool, list, recent, json, len)
            == NGX_OK)
@@ -376,6 +380,10 @@ ngx_http_clicktrack_queue_replay(ngx_http_clicktrack_queue_t *q)
     {
         return;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                   "clicktrack: queue takes from the spool, %ui queued, "
+                   "%uz bytes", q->queued, q->bytes);
 
     while (ngx_http_clicktrack_queue_open(q)) {
 
@@ -525,6 +533,10 @@ ngx_http_clicktrack_queue_put(ngx_http_clicktrack_queue_t *q,
     ngx_http_clicktrack_gauge(q->counters, queued, 1);
     ngx_http_clicktrack_gauge(q->counters, queued_bytes, size);
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                   "clicktrack: queued %uz bytes%s, %ui queued, %ui in flight",
+                   size, from ? " from the spool" : "", q->queued, q->flight);
+
     ngx_http_clicktrack_queue_kick(q);
 
     return NGX_OK;
@@ -565,6 +577,10 @@ static void
 ngx_http_clicktrack_queue_ready(ngx_http_clicktrack_redis_t *rc)
 {
     ngx_http_clicktrack_queue_t  *q = rc->data;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                   "clicktrack: queue: redis ready, %ui event(s) queued",
+                   q->queued);
 
     if (q->queued && !q->flush_event.posted) {
         ngx_post_event(&q->flush_event, &ngx_posted_events);
@@ -632,6 +648,12 @@ ngx_http_clicktrack_queue_send(ngx_http_clicktrack_queue_t *q)
     }
 
     q->held = (q->queued && q->nbatches == NGX_HTTP_CLICKTRACK_MAX_FLIGHT);
+
+    if (q->held) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                       "clicktrack: %ui batch(es) in flight, %ui event(s) "
+                       "wait for a reply", q->nbatches, q->queued);
+    }
 }
 
 
@@ -765,9 +787,10 @@ ngx_http_clicktrack_queue_send_batch(ngx_http_clicktrack_queue_t *q)
         b->pending++;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, q->log, 0,
-                   "clicktrack: batch of %ui event(s) in %ui command(s)",
-                   n, b->pending);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                   "clicktrack: batch of %ui event(s) in %ui command(s) "
+                   "sent, %ui from the spool, %ui queued",
+                   n, b->pending, b->replayed, q->queued);
 
     return NGX_OK;
 }
@@ -875,6 +898,11 @@ ngx_http_clicktrack_queue_answered(ngx_http_clicktrack_batch_t *b)
 
         q->first = (q->first + 1) % NGX_HTTP_CLICKTRACK_MAX_FLIGHT;
         q->nbatches--;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                       "clicktrack: batch of %ui event(s) confirmed, "
+                       "%ui in flight, %ui queued",
+                       b->events, q->flight, q->queued);
 
         ngx_http_clicktrack_redis_healthy(&q->redis);
 

@@ -275,6 +275,10 @@ ngx_http_clicktrack_redis_connect(ngx_http_clicktrack_redis_t *rc)
     rc->conn = c;
     rc->state = NGX_HTTP_CLICKTRACK_REDIS_CONNECTING;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack: redis %V: connecting, fd:%d",
+                   &rc->conf->name, c->fd);
+
 #if (NGX_HTTP_CLICKTRACK_HIREDIS_RESP3)
 
     rc->refused = NULL;
@@ -747,6 +751,12 @@ ngx_http_clicktrack_redis_reset(ngx_http_clicktrack_redis_t *rc,
 
     (void) ngx_atomic_fetch_add(&rc->counters->redis_errors, 1);
 
+    /* the error log has the first of a run only; the debug log has each */
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack: redis %V: reset, fd:%d: %s", &rc->conf->name,
+                   rc->conn ? rc->conn->fd : -1, why);
+
     if (ngx_http_clicktrack_redis_log_now(rc)) {
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
                       "clicktrack: redis %V: %s, reconnecting",
@@ -876,6 +886,12 @@ ngx_http_clicktrack_redis_cleanup(void *data)
     ngx_connection_t  *c;
 
     c = rc->conn;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack: redis %V: connection closed, fd:%d%s%s",
+                   &rc->conf->name, c ? c->fd : -1,
+                   rc->up ? ", was ready" : ", never ready",
+                   rc->closing ? ", on purpose" : "");
 
     if (c != NULL) {
         if (c->read->active) {
@@ -1031,8 +1047,11 @@ ngx_http_clicktrack_redis_connected(const redisAsyncContext *ac, int status)
         return;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rc->log, 0,
-                   "clicktrack: redis %V: connected", &rc->conf->name);
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack: redis %V: connected, fd:%d%s",
+                   &rc->conf->name, ac->c.fd,
+                   rc->conf->password.len || rc->conf->db > 0
+                   ? ", AUTH or SELECT first" : "");
 
     rc->setup = 0;
 
@@ -1150,6 +1169,10 @@ ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc)
      * every write (WRONGTYPE, OOM) must not be retried ten times a second.
      */
 
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack: redis %V: ready, fd:%d",
+                   &rc->conf->name, rc->conn ? rc->conn->fd : -1);
+
     rc->state = NGX_HTTP_CLICKTRACK_REDIS_READY;
     rc->failures = 0;
 
@@ -1171,6 +1194,16 @@ ngx_http_clicktrack_redis_ready(ngx_http_clicktrack_redis_t *rc)
 void
 ngx_http_clicktrack_redis_healthy(ngx_http_clicktrack_redis_t *rc)
 {
+#if (NGX_DEBUG)
+
+    if (rc->backoff != NGX_HTTP_CLICKTRACK_BACKOFF_MIN) {
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                       "clicktrack: redis %V: answering, backoff %M ms "
+                       "back to the minimum", &rc->conf->name, rc->backoff);
+    }
+
+#endif
+
     rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MIN;
 }
 
@@ -1194,9 +1227,10 @@ ngx_http_clicktrack_redis_schedule(ngx_http_clicktrack_redis_t *rc)
         rc->backoff = NGX_HTTP_CLICKTRACK_BACKOFF_MAX;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rc->log, 0,
-                   "clicktrack: redis %V: reconnect in %M ms",
-                   &rc->conf->name, delay);
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack: redis %V: reconnect in %M ms, "
+                   "the next backoff %M ms",
+                   &rc->conf->name, delay, rc->backoff);
 
     ngx_add_timer(&rc->reconnect_timer, delay);
 }
@@ -1208,6 +1242,10 @@ ngx_http_clicktrack_redis_reconnect_handler(ngx_event_t *ev)
     ngx_http_clicktrack_redis_t  *rc = ev->data;
 
     (void) ngx_atomic_fetch_add(&rc->counters->reconnects, 1);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "clicktrack: redis %V: reconnecting, %ui failure(s)",
+                   &rc->conf->name, rc->failures);
 
     ngx_http_clicktrack_redis_connect(rc);
 }

@@ -294,6 +294,10 @@ ngx_http_clicktrack_spool_append(ngx_http_clicktrack_spool_t *sp,
     (void) ngx_atomic_fetch_add(&sp->counters->spool_bytes, size);
     (void) ngx_atomic_fetch_add(&sp->counters->spooled, 1);
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                   "clicktrack: spooled %uz bytes to \"%s\", %O in the file",
+                   size, sp->wname, sp->wsize);
+
     return NGX_OK;
 }
 
@@ -362,6 +366,10 @@ ngx_http_clicktrack_spool_close_write(ngx_http_clicktrack_spool_t *sp,
         ngx_log_error(NGX_LOG_ERR, sp->log, ngx_errno,
                       "clicktrack: fsync(\"%s\") failed", sp->wname);
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                   "clicktrack: spool \"%s\" closed, %O bytes%s",
+                   sp->wname, sp->wsize, sync ? ", synced" : "");
 
     if (sp->wsize == 0) {
         (void) ngx_delete_file(sp->wname);
@@ -450,6 +458,10 @@ ngx_http_clicktrack_spool_find(ngx_http_clicktrack_spool_t *sp)
         return NGX_DECLINED;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                   "clicktrack: %ui spool file(s) in \"%V\" to claim",
+                   n, &sp->conf->path);
+
     ngx_qsort(files, n, sizeof(ngx_http_clicktrack_spool_file_t),
               ngx_http_clicktrack_spool_older);
 
@@ -519,6 +531,8 @@ ngx_http_clicktrack_spool_claim_one(ngx_http_clicktrack_spool_t *sp,
     }
 
     if (flock(fd, LOCK_EX|LOCK_NB) == -1) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sp->log, ngx_errno,
+                       "clicktrack: \"%s\" is locked, not claimed", from);
         (void) ngx_close_file(fd);
         return NGX_DECLINED;
     }
@@ -535,6 +549,8 @@ ngx_http_clicktrack_spool_claim_one(ngx_http_clicktrack_spool_t *sp,
 
         /* another worker was quicker */
 
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sp->log, ngx_errno,
+                       "clicktrack: \"%s\" claimed by another worker", from);
         (void) ngx_close_file(fd);
         return NGX_DECLINED;
     }
@@ -621,6 +637,10 @@ ngx_http_clicktrack_spool_taken(ngx_http_clicktrack_spool_t *sp,
          */
 
         sp->pos = ev->start;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                       "clicktrack: spool line at %O waits for room",
+                       sp->rread - (sp->last - sp->pos));
         return;
     }
 
@@ -636,6 +656,11 @@ ngx_http_clicktrack_spool_taken(ngx_http_clicktrack_spool_t *sp,
     sp->offsets[(sp->first + sp->fed) % sp->noffsets] =
                                        sp->rread - (sp->last - sp->pos);
     sp->fed++;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                   "clicktrack: replayed a line of \"%s\", up to %O, "
+                   "%ui unconfirmed",
+                   sp->rname, sp->rread - (sp->last - sp->pos), sp->fed);
 }
 
 
@@ -842,6 +867,10 @@ ngx_http_clicktrack_spool_confirmed(ngx_http_clicktrack_spool_t *sp,
     sp->confirmed = sp->offsets[sp->first];
     sp->first = (sp->first + 1) % sp->noffsets;
     sp->fed -= n;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, sp->log, 0,
+                   "clicktrack: %ui line(s) of \"%s\" confirmed, up to %O, "
+                   "%ui unconfirmed", n, sp->rname, sp->confirmed, sp->fed);
 
     if (sp->fed == 0 && sp->eof && sp->pos == sp->last) {
         ngx_http_clicktrack_spool_done(sp);

@@ -177,6 +177,12 @@ ngx_http_clicktrack_stream_start(ngx_http_clicktrack_stream_ctx_t *ctx)
         ctx->attached = 1;
         ngx_queue_insert_tail(&hub->clients, &ctx->queue);
 
+        ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "clicktrack stream: subscribed to \"%V\", "
+                       "backlog %ui%s, %ui client(s)",
+                       &hub->keys[ctx->key], ctx->count,
+                       ctx->resuming ? ", resuming" : "", hub->nclients);
+
         if (!ctx->resuming && ctx->count == 0) {
             /* no backlog: live from here on */
             ctx->last = hub->pos[ctx->key];
@@ -251,6 +257,12 @@ ngx_http_clicktrack_stream_start(ngx_http_clicktrack_stream_ctx_t *ctx)
 
     q->ctx = ctx;
 
+    ngx_log_debug8(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "clicktrack stream: %s \"%V\" %*s %*s COUNT %*s",
+                   argv[0], &hub->keys[ctx->key],
+                   argvlen[2], argv[2], argvlen[3], argv[3],
+                   argvlen[5], argv[5]);
+
     if (ngx_http_clicktrack_redis_command(&hub->query,
                                         ngx_http_clicktrack_stream_query_reply,
                                         q, argc, argv, argvlen)
@@ -293,6 +305,9 @@ ngx_http_clicktrack_stream_run_waiting(ngx_http_clicktrack_stream_hub_t *hub,
         }
 
         if (fail_all || (fail_sse && ctx->sse)) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
+                           0, "clicktrack stream: redis unavailable");
+
             ngx_queue_remove(q);
             ctx->waiting = 0;
             ngx_http_clicktrack_stream_unavailable(ctx);
@@ -309,6 +324,9 @@ ngx_http_clicktrack_stream_idle(ngx_event_t *ev)
     ngx_http_clicktrack_stream_hub_t *hub = ev->data;
 
     if (hub->nclients == 0 && hub->reader_open) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, hub->reader.log, 0,
+                       "clicktrack stream: no client left, reader closed");
+
         hub->reader_open = 0;
         hub->seeded = 0;
         hub->reading = 0;
@@ -316,6 +334,9 @@ ngx_http_clicktrack_stream_idle(ngx_event_t *ev)
     }
 
     if (hub->users == 0 && hub->query_open) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, hub->query.log, 0,
+                       "clicktrack stream: no request left, query closed");
+
         hub->query_open = 0;
         ngx_http_clicktrack_redis_close(&hub->query);
     }
@@ -414,6 +435,10 @@ ngx_http_clicktrack_stream_query_reply(redisAsyncContext *ac, void *reply,
 
     ngx_http_clicktrack_redis_healthy(&ctx->hub->query);
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "clicktrack stream: query answered, %uz entries",
+                   r->type == REDIS_REPLY_ARRAY ? (size_t) r->elements : 0);
+
     ngx_http_clicktrack_stream_answer(ctx, r);
 }
 
@@ -435,9 +460,16 @@ ngx_http_clicktrack_stream_reader_ready(ngx_http_clicktrack_redis_t *rc)
     const char  *argv[6];
 
     if (hub->seeded) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                       "clicktrack stream: reader back, reading on");
+
         ngx_http_clicktrack_stream_read(hub);
         return;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                   "clicktrack stream: reader ready, seeding %ui stream(s)",
+                   hub->nkeys);
 
     hub->seeds = 0;
 
@@ -537,6 +569,10 @@ ngx_http_clicktrack_stream_seed_reply(redisAsyncContext *ac, void *reply,
         }
     }
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                   "clicktrack stream: \"%V\" seeded at %uL-%uL",
+                   &hub->keys[pos - hub->pos], pos->ms, pos->seq);
+
     if (--hub->seeds > 0) {
         return;
     }
@@ -586,6 +622,10 @@ ngx_http_clicktrack_stream_read(ngx_http_clicktrack_stream_hub_t *hub)
         hub->argvlen[6 + n + i] = ngx_sprintf(p, "%uL-%uL", hub->pos[i].ms,
                                               hub->pos[i].seq)
                                   - p;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, hub->reader.log, 0,
+                       "clicktrack stream: XREAD \"%V\" after %uL-%uL",
+                       &hub->keys[i], hub->pos[i].ms, hub->pos[i].seq);
     }
 
     if (ngx_http_clicktrack_redis_command(&hub->reader,
@@ -627,6 +667,11 @@ ngx_http_clicktrack_stream_read_reply(redisAsyncContext *ac, void *reply,
     }
 
     ngx_http_clicktrack_redis_healthy(&hub->reader);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->reader.log, 0,
+                   "clicktrack stream: XREAD answered, %ui stream(s)",
+                   r->type == REDIS_REPLY_ARRAY ? (ngx_uint_t) r->elements
+                                                : 0);
 
     if (r->type == REDIS_REPLY_ARRAY) {
 
@@ -702,6 +747,12 @@ ngx_http_clicktrack_stream_fan_out(ngx_http_clicktrack_stream_hub_t *hub,
         hub->pos[key] = e[n - 1].id;
     }
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, hub->reader.log, 0,
+                   "clicktrack stream: \"%V\": %ui of %uz entries to fan "
+                   "out to %ui client(s)",
+                   &hub->keys[key], n, (size_t) entries->elements,
+                   hub->nclients);
+
     for (q = ngx_queue_head(&hub->clients);
          q != ngx_queue_sentinel(&hub->clients);
          q = next)
@@ -714,6 +765,10 @@ ngx_http_clicktrack_stream_fan_out(ngx_http_clicktrack_stream_hub_t *hub,
         }
 
         if (ctx->loading) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
+                           0, "clicktrack stream: live entries held until "
+                           "the backlog is sent");
+
             for (i = 0; i < n; i++) {
                 if (ngx_http_clicktrack_stream_match(ctx, &e[i])) {
                     ngx_http_clicktrack_stream_hold(ctx, &e[i]);
@@ -755,6 +810,10 @@ ngx_http_clicktrack_stream_fan_out(ngx_http_clicktrack_stream_hub_t *hub,
         }
 
         cl->buf->last = p;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "clicktrack stream: %uz bytes sent, last id %uL-%uL",
+                       size, ctx->last.ms, ctx->last.seq);
 
         ngx_http_clicktrack_stream_send(ctx, cl);
     }
