@@ -257,7 +257,7 @@ ngx_http_clicktrack_ua_classify(ngx_str_t *ua, ngx_http_clicktrack_ua_t *res)
 {
     u_char      *p;
     size_t       i, n;
-    uint64_t     seen, m, o;
+    uint64_t     seen, m, o, mobile;
     ngx_uint_t   s, os;
 
     /* by index, two bytes a turn: an empty value's data may be NULL */
@@ -350,16 +350,16 @@ ngx_http_clicktrack_ua_classify(ngx_str_t *ua, ngx_http_clicktrack_ua_t *res)
 
     /* Android, Linux, none: the words; then Android without them */
 
-    if (seen & NGX_HTTP_CLICKTRACK_UA_TABLET) {
-        res->device = &ngx_http_clicktrack_ua_tablet;
+    mobile = seen & (NGX_HTTP_CLICKTRACK_UA_MOBILE
+                     | NGX_HTTP_CLICKTRACK_UA_OPERA_MINI);
 
-    } else if (seen & (NGX_HTTP_CLICKTRACK_UA_MOBILE
-                       | NGX_HTTP_CLICKTRACK_UA_OPERA_MINI))
+    if ((seen & NGX_HTTP_CLICKTRACK_UA_TABLET)
+        || (!mobile && os == NGX_HTTP_CLICKTRACK_UA_OS_ANDROID))
     {
-        res->device = &ngx_http_clicktrack_ua_mobile;
-
-    } else if (os == NGX_HTTP_CLICKTRACK_UA_OS_ANDROID) {
         res->device = &ngx_http_clicktrack_ua_tablet;
+
+    } else if (mobile) {
+        res->device = &ngx_http_clicktrack_ua_mobile;
 
     } else if (os == NGX_HTTP_CLICKTRACK_UA_OS_LINUX) {
         res->device = &ngx_http_clicktrack_ua_desktop;
