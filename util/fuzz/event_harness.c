@@ -588,7 +588,7 @@ ngx_http_clicktrack_harness_check(u_char *p, size_t len,
             return c.why;
         }
 
-        if (rank == 9) {                                /* client_ts */
+        if (rank == 10) {                               /* client_ts */
             if (ngx_http_clicktrack_chk_number(&c, &value) != NGX_OK) {
                 return c.why;
             }
@@ -607,7 +607,7 @@ ngx_http_clicktrack_harness_check(u_char *p, size_t len,
                 return "client_ts out of range";
             }
 
-        } else if (rank == 13) {                        /* props */
+        } else if (rank == 14) {                        /* props */
             if (ngx_http_clicktrack_chk_props(&c) != NGX_OK) {
                 return c.why;
             }
