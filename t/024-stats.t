@@ -236,3 +236,45 @@ HEAD /stats?site=localhost
 Content-Type: application/json
 Cache-Control: no-store
 --- response_body
+
+
+
+=== TEST 12: every table as CSV
+--- redis_setup
+cmd FLUSHDB;
+cmd ZADD clicktrack:stats:{localhost}:<day>:pages 1 pages-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:referrers 1 referrers-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:utm_source 1 utm_source-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:utm_medium 1 utm_medium-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:utm_campaign 1 utm_campaign-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:utm_content 1 utm_content-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:utm_term 1 utm_term-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:countries 1 countries-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:browsers 1 browsers-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:os 1 os-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:devices 1 devices-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:events 1 events-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:labels 1 labels-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:outbound 1 outbound-1;
+cmd ZADD clicktrack:stats:{localhost}:<day>:downloads 1 downloads-1
+--- request eval
+[map { "GET /stats?site=localhost&format=csv&table=$_" }
+     qw(pages referrers utm_source utm_medium utm_campaign utm_content
+        utm_term countries browsers os devices events labels outbound
+        downloads)]
+--- response_body eval
+[map { "name,count\r\n$_-1,1\r\n" }
+     qw(pages referrers utm_source utm_medium utm_campaign utm_content
+        utm_term countries browsers os devices events labels outbound
+        downloads)]
+
+
+
+=== TEST 13: nginx -t: clicktrack_stats without clicktrack_redis
+--- http_config
+--- config
+    location = /stats { clicktrack_stats; }
+--- must_die
+--- error_log
+"clicktrack_stats" in
+requires "clicktrack_redis" in the http block
