@@ -36,34 +36,26 @@
 
 #define NGX_HTTP_CLICKTRACK_ROLLUP_HASH     4096    /* a power of two */
 
-/* the reply callbacks' privdata: the last command of a window */
-#define NGX_HTTP_CLICKTRACK_ROLLUP_LAST     ((void *) 1)
 
+
+#define ngx_http_clicktrack_rollup_index(name, text)                          \
+    NGX_HTTP_CLICKTRACK_T_##name,
+
+#define ngx_http_clicktrack_rollup_name(name, text)  text,
+
+
+/* a bucket's tables: the unique counts, the sorted sets, the users */
 
 typedef enum {
     NGX_HTTP_CLICKTRACK_T_VISITORS = 0,
     NGX_HTTP_CLICKTRACK_T_VISITS,
-    NGX_HTTP_CLICKTRACK_T_EVENTS,
-    NGX_HTTP_CLICKTRACK_T_PAGES,
-    NGX_HTTP_CLICKTRACK_T_REFERRERS,
-    NGX_HTTP_CLICKTRACK_T_UTM_SOURCE,
-    NGX_HTTP_CLICKTRACK_T_UTM_MEDIUM,
-    NGX_HTTP_CLICKTRACK_T_UTM_CAMPAIGN,
-    NGX_HTTP_CLICKTRACK_T_UTM_CONTENT,
-    NGX_HTTP_CLICKTRACK_T_UTM_TERM,
-    NGX_HTTP_CLICKTRACK_T_COUNTRIES,
-    NGX_HTTP_CLICKTRACK_T_BROWSERS,
-    NGX_HTTP_CLICKTRACK_T_OS,
-    NGX_HTTP_CLICKTRACK_T_DEVICES,
-    NGX_HTTP_CLICKTRACK_T_LABELS,
-    NGX_HTTP_CLICKTRACK_T_OUTBOUND,
-    NGX_HTTP_CLICKTRACK_T_DOWNLOADS,
+    ngx_http_clicktrack_rollup_tables(ngx_http_clicktrack_rollup_index)
     NGX_HTTP_CLICKTRACK_T_USERS,        /* "VISITOR USER" of identify */
     NGX_HTTP_CLICKTRACK_T_MAX
 } ngx_http_clicktrack_rollup_table_e;
 
 /* the first sorted set; the tables before it are unique counts */
-#define NGX_HTTP_CLICKTRACK_T_ZSET          NGX_HTTP_CLICKTRACK_T_EVENTS
+#define NGX_HTTP_CLICKTRACK_T_ZSET          NGX_HTTP_CLICKTRACK_T_PAGES
 
 
 typedef struct ngx_http_clicktrack_rollup_entry_s
@@ -206,22 +198,13 @@ static void ngx_http_clicktrack_rollup_linger(ngx_event_t *ev);
 static char  *ngx_http_clicktrack_rollup_names[] = {
     "visitors",
     "visits",
-    "events",
-    "pages",
-    "referrers",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "countries",
-    "browsers",
-    "os",
-    "devices",
-    "labels",
-    "outbound",
-    "downloads",
+    ngx_http_clicktrack_rollup_tables(ngx_http_clicktrack_rollup_name)
     "users"
+};
+
+
+char  *ngx_http_clicktrack_rollup_table_names[] = {
+    ngx_http_clicktrack_rollup_tables(ngx_http_clicktrack_rollup_name)
 };
 
 
@@ -393,13 +376,24 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
             ngx_str_set(&host, "(direct)");
 
         } else {
-            buf = ngx_http_clicktrack_rollup_alloc(ru, host.len);
-            if (buf == NULL) {
-                return;
+            /* lowered in a copy only when it has capitals */
+
+            for (i = 0; i < host.len; i++) {
+                if (host.data[i] >= 'A' && host.data[i] <= 'Z') {
+                    break;
+                }
             }
 
-            ngx_strlow(buf, host.data, host.len);
-            host.data = buf;
+            if (i < host.len) {
+                buf = ngx_http_clicktrack_rollup_alloc(ru, host.len);
+                if (buf == NULL) {
+                    ngx_http_clicktrack_rollup_drop(ru, 1);
+                    return;
+                }
+
+                ngx_strlow(buf, host.data, host.len);
+                host.data = buf;
+            }
         }
 
         ngx_http_clicktrack_rollup_table(ru, b,
@@ -408,9 +402,16 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
 
         ngx_http_clicktrack_url_query(&ev->url, &query);
 
-        if (query.len) {
+        /* the decoding buffer only for a query that may hold UTM */
+
+        if (query.len
+            && ngx_strlcasestrn(query.data, query.data + query.len,
+                                (u_char *) "utm_", 4 - 1)
+               != NULL)
+        {
             buf = ngx_http_clicktrack_rollup_alloc(ru, query.len);
             if (buf == NULL) {
+                ngx_http_clicktrack_rollup_drop(ru, 1);
                 return;
             }
 

@@ -22,6 +22,38 @@
  */
 
 
+/*
+ * The tables (sorted sets, PREFIX:{SITE}:DAY:NAME), in the stats API's
+ * order (SPEC section 11): the one list of them, for the rollups that
+ * write them and the stats that read them.
+ */
+
+#define ngx_http_clicktrack_rollup_tables(table)                              \
+    table(PAGES, "pages")                                                     \
+    table(REFERRERS, "referrers")                                             \
+    table(UTM_SOURCE, "utm_source")                                           \
+    table(UTM_MEDIUM, "utm_medium")                                           \
+    table(UTM_CAMPAIGN, "utm_campaign")                                       \
+    table(UTM_CONTENT, "utm_content")                                         \
+    table(UTM_TERM, "utm_term")                                               \
+    table(COUNTRIES, "countries")                                             \
+    table(BROWSERS, "browsers")                                               \
+    table(OS, "os")                                                           \
+    table(DEVICES, "devices")                                                 \
+    table(EVENTS, "events")                                                   \
+    table(LABELS, "labels")                                                   \
+    table(OUTBOUND, "outbound")                                               \
+    table(DOWNLOADS, "downloads")
+
+#define ngx_http_clicktrack_rollup_count(name, text)  + 1
+
+#define NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES                                    \
+    (0 ngx_http_clicktrack_rollup_tables(ngx_http_clicktrack_rollup_count))
+
+/* the tables' names, by their order above */
+extern char  *ngx_http_clicktrack_rollup_table_names[];
+
+
 /* at most this many distinct entries, and bytes of names, per window */
 #define NGX_HTTP_CLICKTRACK_ROLLUP_ENTRIES  65536
 #define NGX_HTTP_CLICKTRACK_ROLLUP_BYTES    (8 * 1024 * 1024)

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_clicktrack_stats.h"
+#include "ngx_http_clicktrack_rollup.h"
 #include "ngx_http_clicktrack_record.h"
 
 
@@ -19,6 +20,11 @@
  * request's cleanup.  ngx_http_clicktrack_stats_read.c sends the reads
  * and answers.
  */
+
+
+/* ", pages" and so on, for the message that lists the tables */
+#define ngx_http_clicktrack_stats_listed(name, text)  ", " text
+
 
 static ngx_int_t ngx_http_clicktrack_stats_args(ngx_http_request_t *r,
     ngx_http_clicktrack_stats_ctx_t *ctx, char **fault);
@@ -314,21 +320,21 @@ ngx_http_clicktrack_stats_args(ngx_http_request_t *r,
             ctx->table = NGX_HTTP_CLICKTRACK_STATS_SERIES;
         }
 
-        for (i = 0; i < (ngx_int_t) NGX_HTTP_CLICKTRACK_STATS_NTABLES; i++) {
-            if (table.len == ngx_strlen(ngx_http_clicktrack_stats_tables[i])
-                && ngx_strncmp(table.data, ngx_http_clicktrack_stats_tables[i],
-                               table.len)
-                   == 0)
+        for (i = 0; i < (ngx_int_t) NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES; i++) {
+            name.data = (u_char *) ngx_http_clicktrack_rollup_table_names[i];
+            name.len = ngx_strlen(name.data);
+
+            if (table.len == name.len
+                && ngx_strncmp(table.data, name.data, name.len) == 0)
             {
                 ctx->table = i;
             }
         }
 
         if (ctx->table == NGX_ERROR) {
-            *fault = "unknown \"table\": series, pages, referrers, "
-                     "utm_source, utm_medium, utm_campaign, utm_content, "
-                     "utm_term, countries, browsers, os, devices, events, "
-                     "labels, outbound, downloads";
+            *fault = "unknown \"table\": series"
+                     ngx_http_clicktrack_rollup_tables(
+                         ngx_http_clicktrack_stats_listed);
             return NGX_ERROR;
         }
 
@@ -390,7 +396,7 @@ ngx_http_clicktrack_stats_args(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    for (i = 0; i < (ngx_int_t) NGX_HTTP_CLICKTRACK_STATS_NTABLES; i++) {
+    for (i = 0; i < (ngx_int_t) NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES; i++) {
         if (ngx_array_init(&ctx->tables[i], r->pool, 4,
                            sizeof(ngx_http_clicktrack_stats_row_t))
             != NGX_OK)

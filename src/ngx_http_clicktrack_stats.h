@@ -14,6 +14,7 @@
 
 #include "ngx_http_clicktrack_module.h"
 #include "ngx_http_clicktrack_redis.h"
+#include "ngx_http_clicktrack_rollup.h"
 
 
 /*
@@ -35,7 +36,6 @@ void ngx_http_clicktrack_stats_exit(ngx_http_clicktrack_main_conf_t *mcf);
 /* what the two units of clicktrack_stats share */
 
 
-#define NGX_HTTP_CLICKTRACK_STATS_NTABLES    15
 #define NGX_HTTP_CLICKTRACK_STATS_MAX_DAYS   366
 #define NGX_HTTP_CLICKTRACK_STATS_LIMIT      10
 #define NGX_HTTP_CLICKTRACK_STATS_SERIES     (-2)
@@ -119,7 +119,7 @@ struct ngx_http_clicktrack_stats_ctx_s {
 
     /* the answer */
     ngx_array_t                        sites;     /* of stats_row_t */
-    ngx_array_t                       tables[NGX_HTTP_CLICKTRACK_STATS_NTABLES];
+    ngx_array_t                  tables[NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES];
     ngx_uint_t                         now;
 
     unsigned                           waiting:1;
@@ -137,10 +137,6 @@ struct ngx_http_clicktrack_stats_s {
     ngx_queue_t                        waiting;
     ngx_uint_t                         seq;       /* for the union keys */
 };
-
-
-/* the tables in the answer's order, as the rollups name their keys */
-extern char  *ngx_http_clicktrack_stats_tables[];
 
 
 /* the request side (ngx_http_clicktrack_stats.c) */

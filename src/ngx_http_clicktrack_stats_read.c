@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_clicktrack_stats.h"
+#include "ngx_http_clicktrack_rollup.h"
 #include "ngx_http_clicktrack_record.h"
 
 
@@ -62,25 +63,6 @@ static int ngx_libc_cdecl ngx_http_clicktrack_stats_cmp(const void *one,
     const void *two);
 
 
-/* the tables in the answer's order, as the rollups name their keys */
-
-char  *ngx_http_clicktrack_stats_tables[] = {
-    "pages",
-    "referrers",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "countries",
-    "browsers",
-    "os",
-    "devices",
-    "events",
-    "labels",
-    "outbound",
-    "downloads"
-};
 
 
 /* the connection is ready: the first pipeline */
@@ -164,8 +146,10 @@ ngx_http_clicktrack_stats_ask(ngx_http_clicktrack_stats_ctx_t *ctx)
     ngx_int_t                           day, n, t;
     ngx_str_t                          *key, tmp;
     ngx_uint_t                          i, r;
-    const char                        **argv;
+    const char                        **argv, **names;
     ngx_http_clicktrack_stats_range_t  *rg;
+
+    names = (const char **) ngx_http_clicktrack_rollup_table_names;
 
     for (r = 0; r < ctx->ranges; r++) {
         if (ngx_http_clicktrack_stats_ask_range(ctx, r) != NGX_OK) {
@@ -216,7 +200,7 @@ ngx_http_clicktrack_stats_ask(ngx_http_clicktrack_stats_ctx_t *ctx)
 
     /* the tables: the union of the days, its largest entries */
 
-    for (t = 0; t < (ngx_int_t) NGX_HTTP_CLICKTRACK_STATS_NTABLES; t++) {
+    for (t = 0; t < (ngx_int_t) NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES; t++) {
 
         if (ctx->csv && t != ctx->table) {
             continue;
@@ -224,7 +208,7 @@ ngx_http_clicktrack_stats_ask(ngx_http_clicktrack_stats_ctx_t *ctx)
 
         if (n == 1) {
             key = ngx_http_clicktrack_stats_key(ctx, rg->from, -1, -1,
-                                          ngx_http_clicktrack_stats_tables[t]);
+                                                names[t]);
             if (key == NULL) {
                 return NGX_ERROR;
             }
@@ -260,7 +244,7 @@ ngx_http_clicktrack_stats_ask(ngx_http_clicktrack_stats_ctx_t *ctx)
 
             for (day = rg->from; day <= rg->to; day++) {
                 key = ngx_http_clicktrack_stats_key(ctx, day, -1, -1,
-                                          ngx_http_clicktrack_stats_tables[t]);
+                                                    names[t]);
                 if (key == NULL) {
                     return NGX_ERROR;
                 }
@@ -767,15 +751,10 @@ ngx_http_clicktrack_stats_done(ngx_http_clicktrack_stats_ctx_t *ctx)
                   sizeof(ngx_http_clicktrack_stats_row_t),
                   ngx_http_clicktrack_stats_cmp);
 
-        if (!ctx->list_sites) {
+        /* no site asked for: the busiest, if any has data (else zeros) */
+
+        if (!ctx->list_sites && ctx->sites.nelts) {
             row = ctx->sites.elts;
-
-            if (ctx->sites.nelts == 0) {
-                /* no site has data in the range: zeros */
-                ctx->list_sites = 0;
-                goto answer;
-            }
-
             ctx->site = row[0].name;
 
             if (ngx_http_clicktrack_stats_ask(ctx) != NGX_OK) {
@@ -784,11 +763,7 @@ ngx_http_clicktrack_stats_done(ngx_http_clicktrack_stats_ctx_t *ctx)
 
             return;
         }
-
-        goto answer;
     }
-
-answer:
 
     if (ctx->csv) {
         rc = ngx_http_clicktrack_stats_csv(ctx, &body);
@@ -831,8 +806,8 @@ ngx_http_clicktrack_stats_json(ngx_http_clicktrack_stats_ctx_t *ctx,
         size += 256 + ctx->range[r].npoints * 96;
     }
 
-    for (i = 0; i < NGX_HTTP_CLICKTRACK_STATS_NTABLES + 1; i++) {
-        rows = (i < NGX_HTTP_CLICKTRACK_STATS_NTABLES) ? &ctx->tables[i]
+    for (i = 0; i < NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES + 1; i++) {
+        rows = (i < NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES) ? &ctx->tables[i]
                                                        : &ctx->sites;
         row = rows->elts;
 
@@ -879,8 +854,9 @@ ngx_http_clicktrack_stats_json(ngx_http_clicktrack_stats_ctx_t *ctx,
     *p++ = ',';
     p = ngx_http_clicktrack_stats_range_json(p, ctx, &ctx->range[0]);
 
-    for (i = 0; i < NGX_HTTP_CLICKTRACK_STATS_NTABLES; i++) {
-        p = ngx_sprintf(p, ",\"%s\":", ngx_http_clicktrack_stats_tables[i]);
+    for (i = 0; i < NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES; i++) {
+        p = ngx_sprintf(p, ",\"%s\":",
+                        ngx_http_clicktrack_rollup_table_names[i]);
         p = ngx_http_clicktrack_stats_rows_json(p, &ctx->tables[i],
                                                 ctx->limit);
     }
@@ -1019,7 +995,7 @@ ngx_http_clicktrack_stats_csv(ngx_http_clicktrack_stats_ctx_t *ctx,
         size = 64 + rg->npoints * 64;
 
     } else {
-        name = (u_char *) ngx_http_clicktrack_stats_tables[ctx->table];
+        name = (u_char *) ngx_http_clicktrack_rollup_table_names[ctx->table];
         rows = &ctx->tables[ctx->table];
         row = rows->elts;
         size = 64;

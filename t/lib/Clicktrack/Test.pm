@@ -1760,7 +1760,7 @@ sub json_check {
     $uri = rollup_time($uri);
 
     my ($status, undef, $body) = http_get($uri);
-    $body = dechunk($body // '');
+    $body //= '';
 
     Test::More::is($status, 200, "$name - json $uri: 200")
         or Test::More::diag($body);
@@ -1797,24 +1797,6 @@ sub json_check {
         Test::More::ok(reply_is($got, $want), "$name - json $path")
             or Test::More::diag("$path: got $got, want $want");
     }
-}
-
-
-sub dechunk {
-    my ($body) = @_;
-
-    return $body unless $body =~ /^[0-9a-f]+\r\n/;
-
-    my $out = '';
-
-    while ($body =~ s/^([0-9a-f]+)\r\n//) {
-        my $n = hex $1;
-        last if $n == 0;
-        $out .= substr($body, 0, $n, '');
-        $body =~ s/^\r\n//;
-    }
-
-    return $out;
 }
 
 
