@@ -7,6 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
+#include <ngx_sha1.h>
 
 #include "ngx_http_clicktrack_rollup.h"
 #include "ngx_http_clicktrack_redis.h"
@@ -25,7 +26,9 @@
  *
  * Keys (docs/stats.md), with BASE = PREFIX:{SITE}:YYYY-MM-DD:
  *
- *   BASE:counts               hash: events, pageviews, events:HH, ...
+ *   BASE:counts               hash: events, pageviews, events:HH, ...,
+ *                             engaged_ms, visits_viewed, visits_multi
+ *   BASE:sessions             hash: session -> the day's pageviews
  *   BASE:visitors, :visits    HyperLogLogs of the day
  *   PREFIX:{SITE}:YYYY-MM-DDTHH:visitors        ... of the hour
  *   PREFIX:{SITE}:YYYY-MM-DDTHH:MM:visitors     ... of the minute
@@ -35,6 +38,13 @@
 
 
 #define NGX_HTTP_CLICKTRACK_ROLLUP_HASH     4096    /* a power of two */
+
+/* one engage counts for at most an hour of visible time (milliseconds) */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_ENGAGE   3600000
+
+/* the sessions hash outlives its day by this much (seconds) */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_SESSIONS_LINGER  (6 * 3600)
+
 
 
 
@@ -51,6 +61,7 @@ typedef enum {
     NGX_HTTP_CLICKTRACK_T_VISITS,
     ngx_http_clicktrack_rollup_tables(ngx_http_clicktrack_rollup_index)
     NGX_HTTP_CLICKTRACK_T_USERS,        /* "VISITOR USER" of identify */
+    NGX_HTTP_CLICKTRACK_T_SESSIONS,     /* sessions, by their pageviews */
     NGX_HTTP_CLICKTRACK_T_MAX
 } ngx_http_clicktrack_rollup_table_e;
 
@@ -88,6 +99,7 @@ struct ngx_http_clicktrack_rollup_bucket_s {
 
     ngx_uint_t                            events;
     ngx_uint_t                            pageviews;
+    ngx_uint_t                            engaged;  /* ms, of sessions */
 
     ngx_http_clicktrack_rollup_entry_t   *tables[NGX_HTTP_CLICKTRACK_T_MAX];
     ngx_uint_t                            n[NGX_HTTP_CLICKTRACK_T_MAX];
@@ -141,6 +153,10 @@ struct ngx_http_clicktrack_rollup_s {
     size_t                               *argvlen;
     ngx_uint_t                            nargs;
 
+    /* the visits script: its SHA1, and whether this connection loaded it */
+    u_char                                sha[40];
+    ngx_uint_t                            loaded;
+
     ngx_uint_t                            dropped;  /* not logged yet */
     time_t                                logged;
     time_t                                error_logged;
@@ -168,6 +184,10 @@ static ngx_int_t ngx_http_clicktrack_rollup_bucket_send(
 static ngx_int_t ngx_http_clicktrack_rollup_users(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
     time_t ttl);
+static ngx_int_t ngx_http_clicktrack_rollup_sessions(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b);
+static ngx_uint_t ngx_http_clicktrack_rollup_engaged(
+    ngx_http_clicktrack_event_t *ev);
 static ngx_int_t ngx_http_clicktrack_rollup_hincrby(
     ngx_http_clicktrack_rollup_t *ru, ngx_str_t *key, char *field,
     u_char *hour, ngx_uint_t n);
@@ -199,8 +219,30 @@ static char  *ngx_http_clicktrack_rollup_names[] = {
     "visitors",
     "visits",
     ngx_http_clicktrack_rollup_tables(ngx_http_clicktrack_rollup_name)
-    "users"
+    "users",
+    "sessions"
 };
+
+
+/*
+ * The visits script: KEYS[1] the day's sessions hash, KEYS[2] its counts,
+ * ARGV[1] the hash's lifetime, then pairs of a session and its pageviews
+ * in the window.  A session seen for the first time that day is a visit
+ * viewed; one whose pageviews reach two is not a bounce (docs/stats.md).
+ */
+
+static ngx_str_t  ngx_http_clicktrack_rollup_script = ngx_string(
+    "local n, m = 0, 0 "
+    "for i = 2, #ARGV, 2 do "
+      "local c = tonumber(ARGV[i + 1]) "
+      "local v = redis.call('HINCRBY', KEYS[1], ARGV[i], c) "
+      "if v == c then n = n + 1 end "
+      "if v >= 2 and v - c < 2 then m = m + 1 end "
+    "end "
+    "redis.call('EXPIRE', KEYS[1], ARGV[1]) "
+    "if n > 0 then redis.call('HINCRBY', KEYS[2], 'visits_viewed', n) end "
+    "if m > 0 then redis.call('HINCRBY', KEYS[2], 'visits_multi', m) end "
+    "return n");
 
 
 char  *ngx_http_clicktrack_rollup_table_names[] = {
@@ -223,6 +265,8 @@ ngx_int_t
 ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
     ngx_http_clicktrack_main_conf_t *mcf)
 {
+    u_char                         digest[20];
+    ngx_sha1_t                     sha1;
     ngx_http_clicktrack_rollup_t  *ru;
 
     ru = ngx_pcalloc(cycle->pool, sizeof(ngx_http_clicktrack_rollup_t));
@@ -235,6 +279,12 @@ ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
     if (ru->hash == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_sha1_init(&sha1);
+    ngx_sha1_update(&sha1, ngx_http_clicktrack_rollup_script.data,
+                    ngx_http_clicktrack_rollup_script.len);
+    ngx_sha1_final(digest, &sha1);
+    ngx_hex_dump(ru->sha, digest, 20);
 
     ru->counters = mcf->counters;
     ru->log = cycle->log;
@@ -352,6 +402,13 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     }
 
     if (pageview) {
+        if (ev->session.len) {
+            ngx_http_clicktrack_rollup_table(ru, b,
+                                             NGX_HTTP_CLICKTRACK_T_SESSIONS,
+                                             ev->session.data,
+                                             ev->session.len);
+        }
+
         ngx_http_clicktrack_url_path(&ev->url, &path);
         ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_PAGES,
                                          path.data, path.len);
@@ -445,6 +502,18 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
 
                 break;
             }
+        }
+
+        return;
+    }
+
+    if (ev->type.len == sizeof("engage") - 1
+        && ngx_strncmp(ev->type.data, "engage", ev->type.len) == 0)
+    {
+        /* the visible time of a visit: sessionless events have none */
+
+        if (ev->session.len) {
+            b->engaged += ngx_http_clicktrack_rollup_engaged(ev);
         }
 
         return;
@@ -880,6 +949,14 @@ ngx_http_clicktrack_rollup_bucket_send(ngx_http_clicktrack_rollup_t *ru,
         return NGX_ERROR;
     }
 
+    if (b->engaged
+        && ngx_http_clicktrack_rollup_hincrby(ru, &key, "engaged_ms", NULL,
+                                              b->engaged)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_clicktrack_rollup_expire(ru, &key, ttl) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -923,6 +1000,14 @@ ngx_http_clicktrack_rollup_bucket_send(ngx_http_clicktrack_rollup_t *ru,
         {
             return NGX_ERROR;
         }
+    }
+
+    /* the visits viewed and those that did not bounce */
+
+    if (b->tables[NGX_HTTP_CLICKTRACK_T_SESSIONS]
+        && ngx_http_clicktrack_rollup_sessions(ru, b) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     /* who the identified visitors are: PREFIX:users, VISITOR -> USER */
@@ -1014,6 +1099,147 @@ ngx_http_clicktrack_rollup_users(ngx_http_clicktrack_rollup_t *ru,
     }
 
     return ngx_http_clicktrack_rollup_expire(ru, &key, ttl);
+}
+
+
+/* EVALSHA of the visits script over the bucket's sessions */
+
+static ngx_int_t
+ngx_http_clicktrack_rollup_sessions(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b)
+{
+    u_char                              *p;
+    time_t                               ttl;
+    ngx_str_t                            sessions, counts;
+    ngx_uint_t                           i;
+    ngx_http_clicktrack_rollup_entry_t  *e;
+
+    if (ngx_http_clicktrack_rollup_key(ru, b, 10, "sessions", &sessions)
+        != NGX_OK
+        || ngx_http_clicktrack_rollup_key(ru, b, 10, "counts", &counts)
+           != NGX_OK
+        || ngx_http_clicktrack_rollup_args(ru,
+                           6 + 2 * b->n[NGX_HTTP_CLICKTRACK_T_SESSIONS])
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* loaded first on a connection: Redis runs its commands in order */
+
+    if (!ru->loaded) {
+        ru->argv[0] = "SCRIPT";
+        ru->argvlen[0] = 6;
+        ru->argv[1] = "LOAD";
+        ru->argvlen[1] = 4;
+        ru->argv[2] = (const char *) ngx_http_clicktrack_rollup_script.data;
+        ru->argvlen[2] = ngx_http_clicktrack_rollup_script.len;
+
+        if (ngx_http_clicktrack_rollup_command(ru, 3) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ru->loaded = 1;
+    }
+
+    /* the hash lives to the end of the bucket's day, and a little more */
+
+    ttl = 86400 - (b->minute * 60) % 86400
+          + NGX_HTTP_CLICKTRACK_ROLLUP_SESSIONS_LINGER;
+
+    p = ngx_pnalloc(ru->scratch, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ru->argv[0] = "EVALSHA";
+    ru->argvlen[0] = 7;
+    ru->argv[1] = (const char *) ru->sha;
+    ru->argvlen[1] = 40;
+    ru->argv[2] = "2";
+    ru->argvlen[2] = 1;
+    ru->argv[3] = (const char *) sessions.data;
+    ru->argvlen[3] = sessions.len;
+    ru->argv[4] = (const char *) counts.data;
+    ru->argvlen[4] = counts.len;
+    ru->argv[5] = (const char *) p;
+    ru->argvlen[5] = ngx_sprintf(p, "%T", ttl) - p;
+
+    i = 6;
+
+    for (e = b->tables[NGX_HTTP_CLICKTRACK_T_SESSIONS]; e; e = e->next) {
+        ru->argv[i] = (const char *) e->name.data;
+        ru->argvlen[i++] = e->name.len;
+
+        /* most sessions view a page or two in a window: no copy for them */
+
+        if (e->count < 10) {
+            ru->argv[i] = &"123456789"[e->count - 1];
+            ru->argvlen[i++] = 1;
+            continue;
+        }
+
+        p = ngx_pnalloc(ru->scratch, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ru->argv[i] = (const char *) p;
+        ru->argvlen[i++] = ngx_sprintf(p, "%ui", e->count) - p;
+    }
+
+    return ngx_http_clicktrack_rollup_command(ru, i);
+}
+
+
+/* an engage's visible time: its prop "time", milliseconds, capped */
+
+static ngx_uint_t
+ngx_http_clicktrack_rollup_engaged(ngx_http_clicktrack_event_t *ev)
+{
+    u_char      *p, *last;
+    ngx_uint_t   i, ms;
+
+    for (i = 0; i < ev->nprops; i++) {
+        if (ev->props[i].name.len == 4
+            && ngx_strncmp(ev->props[i].name.data, "time", 4) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == ev->nprops
+        || (ev->props[i].type != NGX_HTTP_CLICKTRACK_PROP_NUMBER
+            && ev->props[i].type != NGX_HTTP_CLICKTRACK_PROP_STRING))
+    {
+        return 0;
+    }
+
+    /* digits, a fraction dropped; anything else counts nothing */
+
+    p = ev->props[i].value.data;
+    last = p + ev->props[i].value.len;
+    ms = 0;
+
+    if (p == last) {
+        return 0;
+    }
+
+    for ( /* void */ ; p < last && *p >= '0' && *p <= '9'; p++) {
+        ms = ms * 10 + (*p - '0');
+
+        if (ms > NGX_HTTP_CLICKTRACK_ROLLUP_ENGAGE) {
+            ms = NGX_HTTP_CLICKTRACK_ROLLUP_ENGAGE;
+        }
+    }
+
+    if (p < last && *p == '.') {
+        for (p++; p < last && *p >= '0' && *p <= '9'; p++) {
+            /* void */
+        }
+    }
+
+    return (p == last) ? ms : 0;
 }
 
 
@@ -1234,9 +1460,16 @@ ngx_http_clicktrack_rollup_reply(redisAsyncContext *ac, void *reply,
 
     ru->replies--;
 
-    if (r == NULL || r->type != REDIS_REPLY_ERROR
-        || ngx_time() == ru->error_logged)
-    {
+    if (r == NULL || r->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    if (r->len >= 8 && ngx_strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        /* flushed (SCRIPT FLUSH): loaded again for the next window */
+        ru->loaded = 0;
+    }
+
+    if (ngx_time() == ru->error_logged) {
         return;
     }
 
@@ -1272,6 +1505,11 @@ ngx_http_clicktrack_rollup_ready(ngx_http_clicktrack_redis_t *rc)
 static void
 ngx_http_clicktrack_rollup_lost(ngx_http_clicktrack_redis_t *rc)
 {
+    ngx_http_clicktrack_rollup_t *ru = rc->data;
+
+    /* the next Redis may not have the script: it is loaded again */
+    ru->loaded = 0;
+
     ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
                    "clicktrack rollup: redis lost");
 }

@@ -76,6 +76,9 @@ typedef struct {
     ngx_uint_t                         total_pageviews;
     ngx_uint_t                         total_visitors;
     ngx_uint_t                         total_visits;
+    ngx_uint_t                         engaged;   /* ms */
+    ngx_uint_t                         viewed;    /* visits with a view */
+    ngx_uint_t                         multi;     /* ... with two or more */
 } ngx_http_clicktrack_stats_range_t;
 
 

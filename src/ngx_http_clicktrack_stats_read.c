@@ -586,6 +586,21 @@ ngx_http_clicktrack_stats_take(ngx_http_clicktrack_stats_ctx_t *ctx,
             if (f->len == 6 && ngx_strncmp(f->str, "events", 6) == 0) {
                 rg->events += n;
 
+            } else if (f->len == 10
+                       && ngx_strncmp(f->str, "engaged_ms", 10) == 0)
+            {
+                rg->engaged += n;
+
+            } else if (f->len == 13
+                       && ngx_strncmp(f->str, "visits_viewed", 13) == 0)
+            {
+                rg->viewed += n;
+
+            } else if (f->len == 12
+                       && ngx_strncmp(f->str, "visits_multi", 12) == 0)
+            {
+                rg->multi += n;
+
             } else if (f->len == 9
                        && ngx_strncmp(f->str, "pageviews", 9) == 0)
             {
@@ -803,7 +818,7 @@ ngx_http_clicktrack_stats_json(ngx_http_clicktrack_stats_ctx_t *ctx,
     size = 1024 + 6 * ctx->site.len;
 
     for (r = 0; r < ctx->ranges; r++) {
-        size += 256 + ctx->range[r].npoints * 96;
+        size += 512 + ctx->range[r].npoints * 96;
     }
 
     for (i = 0; i < NGX_HTTP_CLICKTRACK_ROLLUP_NTABLES + 1; i++) {
@@ -885,7 +900,7 @@ ngx_http_clicktrack_stats_range_json(u_char *p,
     ngx_http_clicktrack_stats_ctx_t *ctx,
     ngx_http_clicktrack_stats_range_t *rg)
 {
-    ngx_uint_t  i;
+    ngx_uint_t  i, bounced;
 
     p = ngx_cpymem(p, "\"from\":\"", 8);
     p = ngx_http_clicktrack_stats_day_text(p, rg->from);
@@ -899,10 +914,35 @@ ngx_http_clicktrack_stats_range_json(u_char *p,
     }
 
     p = ngx_sprintf(p, ",\"totals\":{\"visitors\":%ui,\"visits\":%ui,"
-                    "\"pageviews\":%ui,\"events\":%ui,\"bounce_rate\":null,"
-                    "\"visit_duration\":null}",
+                    "\"pageviews\":%ui,\"events\":%ui,",
                     rg->total_visitors, rg->total_visits,
                     rg->total_pageviews, rg->events);
+
+    /*
+     * Both over the visits with a pageview, summed by day: the share of
+     * them with one pageview, in hundredths, and their mean visible time,
+     * in seconds, both rounded; the time is null without engage events
+     * (docs/stats.md)
+     */
+
+    if (rg->viewed == 0) {
+        p = ngx_cpymem(p, "\"bounce_rate\":null,", 19);
+
+    } else {
+        bounced = (rg->multi < rg->viewed) ? rg->viewed - rg->multi : 0;
+        i = (bounced * 100 + rg->viewed / 2) / rg->viewed;
+
+        p = ngx_sprintf(p, "\"bounce_rate\":%ui.%02ui,", i / 100, i % 100);
+    }
+
+    if (rg->viewed == 0 || rg->engaged == 0) {
+        p = ngx_cpymem(p, "\"visit_duration\":null}", 22);
+
+    } else {
+        p = ngx_sprintf(p, "\"visit_duration\":%ui}",
+                        (rg->engaged + rg->viewed * 500)
+                        / (rg->viewed * 1000));
+    }
 
     if (rg == &ctx->range[0]) {
         p = ngx_sprintf(p, ",\"now\":{\"visitors\":%ui}", ctx->now);

@@ -1,5 +1,6 @@
 # Rollups that lose nothing they can keep: Redis away for several
-# windows during traffic, a reload and a graceful stop mid-window.
+# windows during traffic, a reload and a graceful stop mid-window, the
+# visits script flushed from Redis.
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
@@ -85,3 +86,28 @@ load 4 /ct?u=/before-stop; quit; expect rollup; cmd FLUSHDB
 HGET clicktrack:stats:{localhost}:<day>:counts events => 5
 --- no_error_log
 [error]
+
+
+
+=== TEST 4: a flushed script is loaded again: one window's visits lost, logged
+The second pageview's window meets NOSCRIPT (its visit is not counted as
+viewed); the next windows load the script again and count theirs.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_rollup clicktrack:stats window=100ms;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+--- redis_setup
+cmd FLUSHDB
+--- request
+GET /ct?v=visitor-1&s=session-1&u=/a
+--- redis_after
+sleep 0.4; cmd SCRIPT FLUSH; get /ct?v=visitor-2&s=session-2&u=/a; sleep 0.4; get /ct?v=visitor-3&s=session-3&u=/a; sleep 0.4; get /ct?v=visitor-4&s=session-4&u=/a; expect rollup; cmd FLUSHDB
+--- rollup
+HGET clicktrack:stats:{localhost}:<day>:counts pageviews => 4
+HGET clicktrack:stats:{localhost}:<day>:counts visits_viewed => 3
+HLEN clicktrack:stats:{localhost}:<day>:sessions => 3
+--- error_log
+redis refused a rollup command: NOSCRIPT
+--- no_error_log
+[crit]
