@@ -83,6 +83,8 @@ typedef struct {
     ngx_atomic_t                     redis_up;
     ngx_atomic_t                     redis_down;
     ngx_atomic_t                     stream_clients;
+    ngx_atomic_t                     rollup_pending;
+    ngx_atomic_t                     rollup_held; /* entries not yet sent */
 } ngx_http_clicktrack_share_t;
 
 

@@ -346,6 +346,7 @@ ngx_http_clicktrack_rollup_exit(ngx_http_clicktrack_main_conf_t *mcf)
     if (ru->pool) {
         /* the window not yet sent is lost with the worker */
         ngx_http_clicktrack_rollup_drop(ru, ru->entries);
+        ngx_http_clicktrack_share->rollup_held -= ru->entries;
         ngx_destroy_pool(ru->pool);
         ru->pool = NULL;
     }
@@ -622,6 +623,7 @@ ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
     b->n[table]++;
 
     ru->entries++;
+    ngx_http_clicktrack_share->rollup_held++;
 }
 
 
@@ -697,6 +699,7 @@ ngx_http_clicktrack_rollup_bucket(ngx_http_clicktrack_rollup_t *ru,
     ru->buckets = b;
     ru->last = b;
     ru->entries++;
+    ngx_http_clicktrack_share->rollup_held++;
 
     return b;
 }
@@ -766,6 +769,7 @@ ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
 
     if (w == NULL) {
         ngx_http_clicktrack_rollup_drop(ru, ru->entries);
+        ngx_http_clicktrack_share->rollup_held -= ru->entries;
         ngx_destroy_pool(ru->pool);
 
     } else {
@@ -781,6 +785,7 @@ ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
         ru->pending_bytes += w->bytes;
 
         (void) ngx_atomic_fetch_add(&ru->counters->rollup_pending, 1);
+        ngx_http_clicktrack_share->rollup_pending++;
     }
 
     ru->pool = NULL;
@@ -826,6 +831,8 @@ ngx_http_clicktrack_rollup_forget(ngx_http_clicktrack_rollup_t *ru)
     ru->pending_bytes -= w->bytes;
 
     (void) ngx_atomic_fetch_add(&ru->counters->rollup_pending, -1);
+    ngx_http_clicktrack_share->rollup_pending--;
+    ngx_http_clicktrack_share->rollup_held -= w->entries;
 
     ngx_destroy_pool(w->pool);
 }

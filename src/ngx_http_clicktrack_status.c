@@ -165,14 +165,16 @@ ngx_http_clicktrack_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
  * In init_process, before the worker changes a gauge: its slot's share,
  * after the part of a worker that died in this slot is taken back.  What
  * that worker held in its queue is lost; it counts as dropped (the events
- * in flight may have reached Redis: there is no knowing).
+ * in flight may have reached Redis: there is no knowing).  So are the
+ * rollup entries of its window and of the windows it kept: counted in
+ * rollup_dropped.
  */
 
 void
 ngx_http_clicktrack_status_share(ngx_cycle_t *cycle,
     ngx_http_clicktrack_counters_t *c)
 {
-    ngx_atomic_t                  queued, in_flight;
+    ngx_atomic_t                  queued, in_flight, held;
     ngx_http_clicktrack_share_t  *sh;
 
     sh = &c->shares[ngx_process_slot];
@@ -188,6 +190,19 @@ ngx_http_clicktrack_status_share(ngx_cycle_t *cycle,
                           "clicktrack: worker %P died holding %uA queued "
                           "and %uA in-flight event(s), counted as dropped",
                           sh->pid, queued, in_flight);
+        }
+
+        held = sh->rollup_held;
+
+        if (held) {
+            (void) ngx_atomic_fetch_add(&c->rollup_dropped, held);
+
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          "clicktrack: worker %P died holding %uA rollup "
+                          "entr%s of %uA kept window(s) and its current one, "
+                          "counted in rollup_dropped",
+                          sh->pid, held, held == 1 ? "y" : "ies",
+                          sh->rollup_pending);
         }
 
         ngx_http_clicktrack_status_take_back(c, sh);
@@ -231,6 +246,8 @@ ngx_http_clicktrack_status_take_back(ngx_http_clicktrack_counters_t *c,
                                 -(ngx_atomic_int_t) sh->redis_down);
     (void) ngx_atomic_fetch_add(&c->stream_clients,
                                 -(ngx_atomic_int_t) sh->stream_clients);
+    (void) ngx_atomic_fetch_add(&c->rollup_pending,
+                                -(ngx_atomic_int_t) sh->rollup_pending);
 
     ngx_memzero(sh, sizeof(ngx_http_clicktrack_share_t));
 }

@@ -119,5 +119,5 @@ redis_connected=true
 pushed=1
 dropped=0
 --- no_error_log
-died holding
+queued and
 [crit]

@@ -111,3 +111,138 @@ HLEN clicktrack:stats:{localhost}:<day>:sessions => 3
 redis refused a rollup command: NOSCRIPT
 --- no_error_log
 [crit]
+
+
+
+=== TEST 5: Redis paused for less than command_timeout: nothing lost
+The windows' commands wait in the socket and are answered on resume.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT;
+    clicktrack_rollup clicktrack:stats window=100ms;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+--- redis2
+--- redis_setup
+start; cmd FLUSHDB
+--- request
+GET /ct?u=/before
+--- redis_after
+sleep 0.3; pause; load 10 /ct?u=/paused; sleep 0.3; load 10 /ct?u=/paused; sleep 0.5; resume; expect rollup; counters /status after; cmd FLUSHDB
+--- rollup
+HGET clicktrack:stats:{localhost}:<day>:counts events => 21
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /paused => 20
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /before => 1
+--- after
+rollup_pending=0
+rollup_dropped=0
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: Redis paused past command_timeout: at most the window in flight lost
+The window sent into the paused Redis is in flight when the connection
+times out: it may or may not be applied on resume (Redis reads what
+reached its socket before the close).  The windows after it go on the
+next connection, or are kept while there is none, and arrive.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT command_timeout=300ms connect_timeout=300ms;
+    clicktrack_rollup clicktrack:stats window=100ms;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+--- redis2
+--- redis_setup
+start; cmd FLUSHDB
+--- request
+GET /ct?u=/before
+--- redis_after
+sleep 0.3; pause; get /ct?u=/in-flight; sleep 0.8; load 5 /ct?u=/kept; sleep 0.3; resume; expect rollup; counters /status after; cmd FLUSHDB
+--- rollup
+HGET clicktrack:stats:{localhost}:<day>:counts events => >5
+HGET clicktrack:stats:{localhost}:<day>:counts events => <8
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /kept => 5
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /before => 1
+--- after
+rollup_pending=0
+rollup_dropped=0
+--- error_log
+command timed out
+--- no_error_log
+[crit]
+
+
+
+=== TEST 7: a worker killed mid-window loses that window, counted in rollup_dropped
+Its 7 entries (the bucket; pageview; /lost; (direct); Other three times)
+are counted when the master starts the next worker; the list has every
+event, and the next worker's window arrives.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_rollup clicktrack:stats window=3s;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+--- redis_setup
+cmd FLUSHDB
+--- request
+GET /ct?u=/lost
+--- redis_after
+load 4 /ct?u=/lost; sleep 0.2; counters /status before; kill_worker; counters /status killed; get /ct?u=/after; expect rollup; cmd FLUSHDB
+--- before
+rollup_windows=0
+rollup_dropped=0
+--- killed
+rollup_dropped=7
+rollup_pending=0
+--- rollup
+LLEN clicktrack:events => 6
+HGET clicktrack:stats:{localhost}:<day>:counts events => 1
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /after => 1
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /lost => (nil)
+--- error_log
+died holding 7 rollup entries of 0 kept window(s)
+--- no_error_log
+[crit]
+
+
+
+=== TEST 8: the cap reached: the labels past a window's 8 MB not kept, counted; the rest intact
+10,000 clicks with distinct 1,000-byte labels in one window: the labels
+that fit are counted, each one past the bound adds 1 to rollup_dropped;
+the counts, the events table and the next window are whole.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_rollup clicktrack:stats window=4s top=100000;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+    clicktrack_max_body 2m;
+    clicktrack_max_batch 1000;
+    client_max_body_size 2m;
+    clicktrack_queue size=64m;
+--- redis_setup
+cmd FLUSHDB
+--- request eval
+[map {
+    my $n = $_;
+    "POST /ct\n[" . join(",", map {
+        sprintf('{"t":"click","l":"%05d%s"}', $n * 1000 + $_, "x" x 995)
+    } 0 .. 999) . "]"
+} 0 .. 9]
+--- more_headers eval
+[("Content-Type: application/json") x 10]
+--- error_code eval
+[(204) x 10]
+--- redis_after eval
+[("") x 9, "expect rollup; counters /status capped; log_lines kept > 0; get /ct?t=click&l=after; expect next; cmd FLUSHDB"]
+--- rollup
+HGET clicktrack:stats:{localhost}:<day>:counts events => 10000
+ZSCORE clicktrack:stats:{localhost}:<day>:events click => 10000
+ZCARD clicktrack:stats:{localhost}:<day>:labels => >7000
+ZCARD clicktrack:stats:{localhost}:<day>:labels => <8000
+--- capped
+rollup_dropped>2000
+rollup_dropped<3000
+--- next
+ZSCORE clicktrack:stats:{localhost}:<day>:labels after => 1
+HGET clicktrack:stats:{localhost}:<day>:counts events => 10001
+--- no_error_log
+[crit]

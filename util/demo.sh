@@ -16,7 +16,18 @@ nginx=${NGINX_BINARY:-/usr/sbin/nginx}
 rm -rf "$run"
 mkdir -p "$run/conf" "$run/logs" "$run/tmp" "$run/redis"
 
+# countries when nginx's geoip module and the database are there
+if [ -f /usr/lib/nginx/modules/ngx_http_geoip_module.so ] \
+   && [ -f /usr/share/GeoIP/GeoIP.dat ] \
+   && [ "$nginx" = /usr/sbin/nginx ]
+then
+    geoip='s|^@GEOIP@||'
+else
+    geoip='/^@GEOIP@/d'
+fi
+
 sed -e "s|@MODULE@|$top/build/ngx_http_clicktrack_module.so|" \
+    -e "$geoip" \
     -e "s|@ROOT@|$top/demo|" \
     -e "s|@PORT@|$port|" \
     -e "s|@REDIS_PORT@|$redis_port|" \

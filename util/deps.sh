@@ -11,8 +11,10 @@ want_build="gcc make libc6-dev nginx-core nginx-dev libhiredis-dev uuid-dev"
 # the dashboard's browser tests: headless Chromium driven by playwright-core
 # (node and npm are looked for as commands below: nodesource's nodejs
 # carries npm and conflicts with Debian's npm package)
-want_test="$want_build redis-server perl chromium"
-want_demo="$want_build redis-server"
+# nginx's own geoip module and the country database: t/028, the demo
+want_geoip="libnginx-mod-http-geoip geoip-database"
+want_test="$want_build redis-server perl chromium $want_geoip"
+want_demo="$want_build redis-server $want_geoip"
 want_deb="$want_build debhelper dpkg-dev redis-server curl"
 # clang with libFuzzer and the sanitizers; dpkg-dev for apt-get source
 want_fuzz="$want_build clang libclang-rt-14-dev dpkg-dev perl"
