@@ -99,6 +99,8 @@ static char *ngx_http_clicktrack_set_handler(ngx_conf_t *cf,
 static ngx_int_t ngx_http_clicktrack_param(ngx_str_t *value, char *name,
     ngx_str_t *param);
 static ngx_int_t ngx_http_clicktrack_off(ngx_conf_t *cf, ngx_command_t *cmd);
+static char *ngx_http_clicktrack_visitor_hash(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_http_clicktrack_recent_t *ngx_http_clicktrack_make_recent(
     ngx_conf_t *cf, ngx_str_t *key, ngx_uint_t max);
 static ngx_http_clicktrack_rollup_conf_t *ngx_http_clicktrack_make_rollup(
@@ -110,6 +112,11 @@ static ngx_conf_enum_t  ngx_http_clicktrack_ip_modes[] = {
     { ngx_string("anonymize"), NGX_HTTP_CLICKTRACK_IP_ANONYMIZE },
     { ngx_string("off"), NGX_HTTP_CLICKTRACK_IP_OFF },
     { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_post_t  ngx_http_clicktrack_visitor_hash_post = {
+    ngx_http_clicktrack_visitor_hash
 };
 
 
@@ -184,6 +191,13 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("clicktrack_visitor_hash"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clicktrack_loc_conf_t, visitor_hash),
+      &ngx_http_clicktrack_visitor_hash_post },
 
     { ngx_string("clicktrack_ip"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -410,6 +424,7 @@ ngx_http_clicktrack_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->origins = NULL;
      *     conf->page = NULL;
+     *     conf->visitor_hash = { 0, NULL };
      */
 
     conf->list = NGX_CONF_UNSET_PTR;
@@ -531,6 +546,8 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     /* like add_header: fields set on a level replace the inherited ones */
 
     ngx_conf_merge_ptr_value(conf->fields, prev->fields, NULL);
+
+    ngx_conf_merge_str_value(conf->visitor_hash, prev->visitor_hash, "");
 
     ngx_conf_merge_uint_value(conf->ip, prev->ip,
                               NGX_HTTP_CLICKTRACK_IP_ANONYMIZE);
@@ -1614,6 +1631,33 @@ invalid:
                        &value[i], &cmd->name);
 
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * clicktrack_visitor_hash SECRET | off: "off" is kept as "", which the
+ * merge does not replace; the secret is never written to a log
+ */
+
+static char *
+ngx_http_clicktrack_visitor_hash(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *secret = data;
+
+    if (secret->len == 3 && ngx_strncmp(secret->data, "off", 3) == 0) {
+        ngx_str_set(secret, "");
+        return NGX_CONF_OK;
+    }
+
+    if (secret->len < 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"clicktrack_visitor_hash\": the secret must "
+                           "be at least 16 bytes (%uz given; it is not "
+                           "shown)", secret->len);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

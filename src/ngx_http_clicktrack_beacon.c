@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <uuid/uuid.h>
 #include <sys/random.h>
+#include <ngx_sha1.h>
 
 #include "ngx_http_clicktrack_module.h"
 #include "ngx_http_clicktrack_event.h"
@@ -44,9 +45,13 @@ static ngx_int_t ngx_http_clicktrack_collect_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_int_t ngx_http_clicktrack_record(ngx_http_request_t *r,
     ngx_http_clicktrack_event_t *events, ngx_uint_t n);
+static ngx_int_t ngx_http_clicktrack_hash_visitor(ngx_http_request_t *r,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_common_t *common,
+    ngx_str_t *visitor);
 static void ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
     ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_ctx_t *ctx,
-    ngx_http_clicktrack_event_t *events, ngx_uint_t n);
+    ngx_http_clicktrack_common_t *common, ngx_http_clicktrack_event_t *events,
+    ngx_uint_t n);
 static ngx_int_t ngx_http_clicktrack_new_id(u_char *id);
 static ngx_int_t ngx_http_clicktrack_common(ngx_http_request_t *r,
     ngx_http_clicktrack_loc_conf_t *lcf,
@@ -397,11 +402,11 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_clicktrack_module);
     mcf = ngx_http_get_module_main_conf(r, ngx_http_clicktrack_module);
 
-    ngx_http_clicktrack_choose_visitor(r, lcf, ctx, events, n);
-
     if (ngx_http_clicktrack_common(r, lcf, &common) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    ngx_http_clicktrack_choose_visitor(r, lcf, ctx, &common, events, n);
 
     if (ngx_http_complex_value(r, lcf->list, &list) != NGX_OK) {
         return NGX_ERROR;
@@ -498,19 +503,21 @@ ngx_http_clicktrack_record(ngx_http_request_t *r,
 
 
 /*
- * A valid cookie wins; else the first valid "v"; else a new id.  Each event
- * keeps its own "v" when there is no cookie; with cookies off, an event
- * without "v" has no visitor.
+ * A valid cookie wins; else the first valid "v"; else, with
+ * clicktrack_visitor_hash, the day's hash (no cookie is set for it); else
+ * a new id.  Each event keeps its own "v" when there is no cookie; with
+ * cookies off and no hash, an event without "v" has no visitor.
  */
 
 static void
 ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
     ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_ctx_t *ctx,
-    ngx_http_clicktrack_event_t *events, ngx_uint_t n)
+    ngx_http_clicktrack_common_t *common, ngx_http_clicktrack_event_t *events,
+    ngx_uint_t n)
 {
     u_char           *id;
     ngx_str_t         cookie;
-    ngx_uint_t        i;
+    ngx_uint_t        i, hashed;
 #if (nginx_version >= 1023000)
     ngx_table_elt_t  *h;
 #endif
@@ -550,6 +557,16 @@ ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
         }
     }
 
+    hashed = 0;
+
+    if (ctx->visitor.len == 0 && lcf->visitor_hash.len
+        && ngx_http_clicktrack_hash_visitor(r, lcf, common, &ctx->visitor)
+           == NGX_OK)
+    {
+        hashed = 1;
+        ctx->set_cookie = 0;
+    }
+
     if (ctx->visitor.len == 0 && lcf->cookie != NULL) {
         id = ngx_pnalloc(r->pool, NGX_HTTP_CLICKTRACK_UUID_LEN);
 
@@ -567,10 +584,86 @@ ngx_http_clicktrack_choose_visitor(ngx_http_request_t *r,
         if (events[i].client_visitor.len) {
             events[i].visitor = events[i].client_visitor;
 
-        } else if (lcf->cookie != NULL) {
+        } else if (lcf->cookie != NULL || hashed) {
             events[i].visitor = ctx->visitor;
         }
     }
+}
+
+
+/*
+ * clicktrack_visitor_hash: HMAC-SHA1 keyed with the secret over
+ * "DAY\nHOST\nADDRESS\nUSER-AGENT", DAY being YYYY-MM-DD in the rollups'
+ * tz and ADDRESS the client's as nginx sees it (after realip), in full;
+ * the first 16 bytes in hex.  The same for a day on every worker and
+ * every nginx with the secret; nothing of it is stored.
+ */
+
+static ngx_int_t
+ngx_http_clicktrack_hash_visitor(ngx_http_request_t *r,
+    ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_common_t *common,
+    ngx_str_t *visitor)
+{
+    u_char       key[64], pad[64], day[10], inner[20], digest[20];
+    size_t       len;
+    ngx_tm_t     tm;
+    ngx_uint_t   i;
+    ngx_sha1_t   sha1;
+    ngx_str_t   *secret;
+
+    secret = &lcf->visitor_hash;
+
+    ngx_memzero(key, sizeof(key));
+
+    if (secret->len > sizeof(key)) {
+        ngx_sha1_init(&sha1);
+        ngx_sha1_update(&sha1, secret->data, secret->len);
+        ngx_sha1_final(key, &sha1);
+
+    } else {
+        ngx_memcpy(key, secret->data, secret->len);
+    }
+
+    ngx_gmtime(ngx_time() + (lcf->rollup ? lcf->rollup->tz : 0), &tm);
+
+    (void) ngx_sprintf(day, "%04d-%02d-%02d",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday);
+
+    for (i = 0; i < sizeof(key); i++) {
+        pad[i] = key[i] ^ 0x36;
+    }
+
+    ngx_sha1_init(&sha1);
+    ngx_sha1_update(&sha1, pad, sizeof(pad));
+    ngx_sha1_update(&sha1, day, sizeof(day));
+    ngx_sha1_update(&sha1, "\n", 1);
+    ngx_sha1_update(&sha1, common->host.data, common->host.len);
+    ngx_sha1_update(&sha1, "\n", 1);
+    ngx_sha1_update(&sha1, r->connection->addr_text.data,
+                    r->connection->addr_text.len);
+    ngx_sha1_update(&sha1, "\n", 1);
+    ngx_sha1_update(&sha1, common->ua.data, common->ua.len);
+    ngx_sha1_final(inner, &sha1);
+
+    for (i = 0; i < sizeof(key); i++) {
+        pad[i] = key[i] ^ 0x5c;
+    }
+
+    ngx_sha1_init(&sha1);
+    ngx_sha1_update(&sha1, pad, sizeof(pad));
+    ngx_sha1_update(&sha1, inner, sizeof(inner));
+    ngx_sha1_final(digest, &sha1);
+
+    len = 16;
+
+    visitor->data = ngx_pnalloc(r->pool, 2 * len);
+    if (visitor->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    visitor->len = ngx_hex_dump(visitor->data, digest, len) - visitor->data;
+
+    return NGX_OK;
 }
 
 

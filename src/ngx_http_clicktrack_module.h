@@ -194,6 +194,7 @@ typedef struct {
     ngx_http_complex_value_t        *list;
     ngx_http_clicktrack_recent_t    *recent;      /* NULL: off */
     ngx_http_clicktrack_cookie_t    *cookie;      /* NULL: off */
+    ngx_str_t                        visitor_hash;  /* SECRET; "": off */
     ngx_array_t                     *fields;      /* NULL: none */
     ngx_uint_t                       ip;
     ngx_flag_t                       ignore_bots;

@@ -69,7 +69,9 @@ package Clicktrack::Test;
 #   other_worker C N URI    GETs URI (with "&l=elsewhere-<i>") until N
 #                           were answered by another worker than C's (by
 #                           the X-Pid header the config adds)
-#   nginx2 start|stop       a second nginx on the same Redis, /ct a beacon
+#   nginx2 start|stop       a second nginx on the same Redis, /ct a beacon;
+#                           "start NAME=VALUE ...": "NAME VALUE;" added to
+#                           its http block (a "," in VALUE is a space)
 #   nginx2 get URI          a GET to it
 # "$TEST_NGINX_..." in an action is replaced by the variable's value.
 #
@@ -708,6 +710,14 @@ sub nginx2 {
     my ($name, $verb, @words) = @_;
 
     if ($verb eq 'start') {
+        my $extra = '';
+
+        for my $w (@words) {
+            my ($k, $v) = split /=/, $w, 2;
+            $v =~ tr/,/ /;
+            $extra .= "    $k $v;\n";
+        }
+
         $nginx2_dir = File::Temp::tempdir(CLEANUP => 1);
         $nginx2_port = free_port();
         mkdir "$nginx2_dir/logs";
@@ -724,7 +734,7 @@ http {
     client_body_temp_path $nginx2_dir/body;
     clicktrack_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT};
     clicktrack_cookie off;
-    server {
+$extra    server {
         listen 127.0.0.1:$nginx2_port;
         location = /ct { clicktrack_beacon; add_header X-Instance two; }
     }
