@@ -945,7 +945,8 @@ ngx_http_clicktrack_content_type(ngx_http_request_t *r)
 /*
  * Every answer: Cache-Control: no-store, the CORS headers for an allowed
  * origin, no Last-Modified.  Success is 200 with the GIF or 204; the
- * others carry a text/plain reason.
+ * others carry a text/plain reason.  A body not read is drained, as nginx
+ * does for its own 413 (ngx_http_clicktrack_send()).
  */
 
 static ngx_int_t
@@ -953,10 +954,7 @@ ngx_http_clicktrack_answer(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *text)
 {
     u_char                          *p;
-    ngx_int_t                        rc;
     ngx_str_t                        value;
-    ngx_buf_t                       *b;
-    ngx_chain_t                      out;
     ngx_http_clicktrack_ctx_t       *ctx;
     ngx_http_clicktrack_loc_conf_t  *lcf;
     ngx_http_clicktrack_main_conf_t *mcf;
@@ -1078,53 +1076,28 @@ ngx_http_clicktrack_answer(ngx_http_request_t *r, ngx_uint_t status,
         }
     }
 
-    r->headers_out.status = status;
-
     if (status == NGX_HTTP_NO_CONTENT) {
-        r->header_only = 1;
-        return ngx_http_send_header(r);
+        return ngx_http_clicktrack_send(r, status, NULL, NULL);
     }
 
     if (status == NGX_HTTP_OK) {
-        ngx_str_set(&r->headers_out.content_type, "image/gif");
+        value.data = ngx_http_clicktrack_gif;
+        value.len = sizeof(ngx_http_clicktrack_gif);
 
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        b->pos = ngx_http_clicktrack_gif;
-        b->last = ngx_http_clicktrack_gif + sizeof(ngx_http_clicktrack_gif);
-        b->memory = 1;
-
-    } else {
-        ngx_str_set(&r->headers_out.content_type, "text/plain");
-
-        b = ngx_create_temp_buf(r->pool, text->len + 1);
-        if (b == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        b->last = ngx_cpymem(b->last, text->data, text->len);
-        *b->last++ = '\n';
+        return ngx_http_clicktrack_send(r, status, "image/gif", &value);
     }
 
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = b->last - b->pos;
+    value.len = text->len + 1;
 
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    out.buf = b;
-    out.next = NULL;
+    p = ngx_cpymem(value.data, text->data, text->len);
+    *p = '\n';
 
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_clicktrack_send(r, status, "text/plain", &value);
 }
 
 
@@ -1132,18 +1105,7 @@ static ngx_int_t
 ngx_http_clicktrack_error(ngx_http_request_t *r, ngx_uint_t status,
     char *text)
 {
-    ngx_int_t  rc;
     ngx_str_t  reason;
-
-    /* a body we will not read is drained, as nginx does for its own 413 */
-
-    if (r == r->main && !r->discard_body && r->request_body == NULL) {
-        rc = ngx_http_discard_request_body(r);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
 
     reason.data = (u_char *) text;
     reason.len = ngx_strlen(text);
@@ -1172,6 +1134,59 @@ ngx_http_clicktrack_add_header(ngx_http_request_t *r, char *key,
 #endif
 
     return NGX_OK;
+}
+
+
+/*
+ * A whole response, as nginx's own modules answer: the status, the
+ * type and the body through ngx_http_send_response(), which drains a
+ * body not read (a body read or drained already is left alone), sets
+ * Content-Length, and sends no body for HEAD, a 204 or a 304 (the
+ * not_modified filter).  Headers are added before, with
+ * ngx_http_clicktrack_add_header().  Without a type, a 204, there is
+ * no Content-Type, not default_type; without a body, an empty one.
+ */
+
+ngx_int_t
+ngx_http_clicktrack_send(ngx_http_request_t *r, ngx_uint_t status,
+    char *type, ngx_str_t *body)
+{
+    u_char                    *semi;
+    ngx_str_t                  ct;
+    ngx_http_complex_value_t   cv;
+
+    ngx_memzero(&cv, sizeof(ngx_http_complex_value_t));
+
+    if (body != NULL) {
+        cv.value = *body;
+    }
+
+    if (type == NULL) {
+        ngx_str_null(&ct);
+        return ngx_http_send_response(r, status, &ct, &cv);
+    }
+
+    ct.data = (u_char *) type;
+    ct.len = ngx_strlen(type);
+
+    semi = (u_char *) ngx_strchr(type, ';');
+
+    if (semi == NULL) {
+        return ngx_http_send_response(r, status, &ct, &cv);
+    }
+
+    /*
+     * "type; parameters": content_type_len is the type alone, as nginx
+     * sets it for a proxied type, for gzip_types and charset_types to
+     * match it (and charset not to add a second charset).  Given the
+     * type, ngx_http_send_response() would count the parameters too;
+     * given none, it keeps the one set here.
+     */
+
+    r->headers_out.content_type = ct;
+    r->headers_out.content_type_len = semi - ct.data;
+
+    return ngx_http_send_response(r, status, NULL, &cv);
 }
 
 

@@ -214,4 +214,13 @@ typedef struct {
 extern ngx_module_t  ngx_http_clicktrack_module;
 
 
+/*
+ * A whole response (status, type, body), every handler's but the SSE
+ * stream's; in ngx_http_clicktrack_beacon.c, by the headers' helper.
+ */
+
+ngx_int_t ngx_http_clicktrack_send(ngx_http_request_t *r, ngx_uint_t status,
+    char *type, ngx_str_t *body);
+
+
 #endif /* _NGX_HTTP_CLICKTRACK_MODULE_H_INCLUDED_ */

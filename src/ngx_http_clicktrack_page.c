@@ -75,11 +75,7 @@ ngx_int_t
 ngx_http_clicktrack_page_send(ngx_http_request_t *r,
     ngx_http_clicktrack_page_t *page, char *type, char *cache_control)
 {
-    u_char           *semi;
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *etag;
+    ngx_list_part_t  *part;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         if (ngx_http_clicktrack_page_header(r, "Allow", "GET, HEAD")
@@ -91,24 +87,14 @@ ngx_http_clicktrack_page_send(ngx_http_request_t *r,
         return NGX_HTTP_NOT_ALLOWED;
     }
 
-    rc = ngx_http_discard_request_body(r);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    etag = ngx_list_push(&r->headers_out.headers);
-    if (etag == NULL) {
+    if (ngx_http_clicktrack_add_header(r, "ETag", &page->etag) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    etag->hash = 1;
-    ngx_str_set(&etag->key, "ETag");
-    etag->value = page->etag;
-#if (nginx_version >= 1023000)
-    etag->next = NULL;
-#endif
-    r->headers_out.etag = etag;
+    /* the header just added, for the not_modified filter to compare */
+
+    part = r->headers_out.headers.last;
+    r->headers_out.etag = (ngx_table_elt_t *) part->elts + part->nelts - 1;
 
     if (ngx_http_clicktrack_page_header(r, "Cache-Control", cache_control)
         != NGX_OK)
@@ -116,39 +102,9 @@ ngx_http_clicktrack_page_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = page->body.len;
-
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type.len = ngx_strlen(type);
-
-    semi = (u_char *) ngx_strchr(type, ';');
-    r->headers_out.content_type_len = semi ? (size_t) (semi - (u_char *) type)
-                                           : r->headers_out.content_type.len;
-
     r->allow_ranges = 1;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = page->body.data;
-    b->last = page->body.data + page->body.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_clicktrack_send(r, NGX_HTTP_OK, type, &page->body);
 }
 
 

@@ -10,6 +10,7 @@
 
 #include "ngx_http_clicktrack_module.h"
 #include "ngx_http_clicktrack_status.h"
+#include "ngx_http_clicktrack_beacon.h"
 
 
 /*
@@ -256,21 +257,13 @@ ngx_http_clicktrack_status_take_back(ngx_http_clicktrack_counters_t *c,
 ngx_int_t
 ngx_http_clicktrack_status_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                         rc;
-    ngx_str_t                         format;
+    char                             *type;
+    ngx_str_t                         format, cc, body;
     ngx_buf_t                        *b;
-    ngx_chain_t                       out;
-    ngx_table_elt_t                  *cc;
     ngx_http_clicktrack_main_conf_t  *mcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
-
-    if (rc != NGX_OK) {
-        return rc;
     }
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_clicktrack_module);
@@ -282,14 +275,13 @@ ngx_http_clicktrack_status_handler(ngx_http_request_t *r)
     if (format.len == 10
         && ngx_strncmp(format.data, "prometheus", 10) == 0)
     {
-        ngx_str_set(&r->headers_out.content_type,
-                    "text/plain; version=0.0.4; charset=utf-8");
+        type = "text/plain; version=0.0.4; charset=utf-8";
         b = ngx_http_clicktrack_status_prometheus(r, mcf->counters);
 
     } else if (format.len == 0 || (format.len == 4
                && ngx_strncmp(format.data, "json", 4) == 0))
     {
-        ngx_str_set(&r->headers_out.content_type, "application/json");
+        type = "application/json";
         b = ngx_http_clicktrack_status_json(r, mcf->counters);
 
     } else {
@@ -300,32 +292,16 @@ ngx_http_clicktrack_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&cc, "no-store");
 
-    cc = ngx_list_push(&r->headers_out.headers);
-    if (cc == NULL) {
+    if (ngx_http_clicktrack_add_header(r, "Cache-Control", &cc) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cc->hash = 1;
-    ngx_str_set(&cc->key, "Cache-Control");
-    ngx_str_set(&cc->value, "no-store");
+    body.data = b->pos;
+    body.len = b->last - b->pos;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_clicktrack_send(r, NGX_HTTP_OK, type, &body);
 }
 
 

@@ -29,8 +29,6 @@ static ngx_int_t ngx_http_clicktrack_stream_export(
 static size_t ngx_http_clicktrack_stream_csv_field(u_char *dst, ngx_str_t *v,
     u_char *tmp);
 static void ngx_http_clicktrack_stream_writer(ngx_http_request_t *r);
-static ngx_int_t ngx_http_clicktrack_stream_output(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_buf_t *b);
 static ngx_int_t ngx_http_clicktrack_stream_set(ngx_http_request_t *r,
     char *key, char *value);
 
@@ -208,11 +206,11 @@ static ngx_int_t
 ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
     ngx_http_clicktrack_stream_entry_t *e, ngx_uint_t n)
 {
+    char                *type;
     u_char              *p, *tmp;
     size_t               size, longest;
-    ngx_str_t           *v;
+    ngx_str_t           *v, body;
     ngx_uint_t           i, k, f, col, first, json;
-    ngx_buf_t           *b;
     ngx_http_request_t  *r;
 
     r = ctx->request;
@@ -258,8 +256,8 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
         }
     }
 
-    b = ngx_create_temp_buf(r->pool, size);
-    if (b == NULL) {
+    body.data = ngx_pnalloc(r->pool, size);
+    if (body.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -272,7 +270,7 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
         }
     }
 
-    p = b->last;
+    p = body.data;
     first = 1;
 
     if (json) {
@@ -328,10 +326,10 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
     if (json) {
         *p++ = ']';
         *p++ = '\n';
-        ngx_str_set(&r->headers_out.content_type, "application/json");
+        type = "application/json";
 
     } else {
-        ngx_str_set(&r->headers_out.content_type, "text/csv; charset=utf-8");
+        type = "text/csv; charset=utf-8";
 
         if (ngx_http_clicktrack_stream_set(r, "Content-Disposition",
                 "attachment; filename=\"clicktrack-events.csv\"")
@@ -341,7 +339,7 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
         }
     }
 
-    b->last = p;
+    body.len = p - body.data;
 
     if (ngx_http_clicktrack_stream_set(r, "Cache-Control", "no-store")
         != NGX_OK)
@@ -349,7 +347,7 @@ ngx_http_clicktrack_stream_export(ngx_http_clicktrack_stream_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_clicktrack_stream_output(r, NGX_HTTP_OK, b);
+    return ngx_http_clicktrack_send(r, NGX_HTTP_OK, type, &body);
 }
 
 
@@ -698,9 +696,9 @@ ngx_int_t
 ngx_http_clicktrack_stream_text(ngx_http_request_t *r, ngx_uint_t status,
     char *text, ngx_msec_t retry)
 {
-    size_t       len;
-    ngx_str_t    v;
-    ngx_buf_t   *b;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   v;
 
     if (retry) {
         v.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
@@ -725,46 +723,17 @@ ngx_http_clicktrack_stream_text(ngx_http_request_t *r, ngx_uint_t status,
 
     len = ngx_strlen(text);
 
-    b = ngx_create_temp_buf(r->pool, len + 1);
-    if (b == NULL) {
+    v.len = len + 1;
+
+    v.data = ngx_pnalloc(r->pool, v.len);
+    if (v.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, text, len);
-    *b->last++ = '\n';
+    p = ngx_cpymem(v.data, text, len);
+    *p = '\n';
 
-    ngx_str_set(&r->headers_out.content_type, "text/plain");
-
-    return ngx_http_clicktrack_stream_output(r, status, b);
-}
-
-
-/* a whole answer in one buffer, its content type set */
-
-static ngx_int_t
-ngx_http_clicktrack_stream_output(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_buf_t *b)
-{
-    ngx_int_t    rc;
-    ngx_chain_t  out;
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = b->last - b->pos;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_clicktrack_send(r, status, "text/plain", &v);
 }
 
 
