@@ -366,13 +366,18 @@ Content-Type: application/json
 
 
 === TEST 18: H6: a hostile User-Agent and Host are recorded escaped; the host folded, without its port
+(nginx 1.22.1 passes the Host with a '"' to the module; 1.30 and 1.31
+answer it 400 themselves, docs/compatibility.md: then nothing is recorded
+for it, which nginx_may_refuse checks instead of its record)
 --- more_headers eval
 ["User-Agent: Mozilla \"quoted\" \\ \x01 \xff", "Host: a\"b",
  "Host: EXAMPLE.com:8080"]
 --- request eval
 ["GET /ct?l=ua", "GET /ct?l=h1", "GET /ct?l=h2"]
---- error_code eval
-[200, 200, 200]
+--- error_code_like eval
+["^200\$", "^(?:200|400)\$", "^200\$"]
+--- nginx_may_refuse eval
+[0, 1, 0]
 --- redis_list eval
 ['{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"ua","host":"localhost","ua":"Mozilla \\"quoted\\" \\\\ \\u0001 ' . "\xef\xbf\xbd" . '"}',
  '{"id":"<uuid>","ts":"<ts>","type":"pageview","label":"h1","host":"a\\"b"}',

@@ -56,15 +56,17 @@ Content-Type: text/html
 
 
 
-=== TEST 2: J1: CONNECT gets nginx's 405 page, with no Allow header
+=== TEST 2: J1: CONNECT gets nginx's 405 page (400 from newer nginx), with no Allow header
+(nginx 1.22.1 answers 405; 1.30 and 1.31 answer 400 as they parse the
+request line, docs/compatibility.md: either is nginx's, not the module's)
 --- raw_request eval
 main::raw("CONNECT /ct?l=x HTTP/1.1")
---- error_code: 405
+--- error_code_like: ^(?:405|400)$
 --- response_headers
 Content-Type: text/html
 !Allow
 --- response_body_like chomp
-<title>405 Not Allowed</title>
+<title>(?:405 Not Allowed|400 Bad Request)</title>
 
 
 

@@ -66,6 +66,10 @@ package Clicktrack::Test;
 #   proxy start MS|stop     a relay to the main Redis on
 #                           $TEST_NGINX_PROXY_PORT that holds back XRANGE
 #                           and XREVRANGE by MS milliseconds
+#   resp3 start KIND|stop   a fake Redis on $TEST_NGINX_REDIS2_PORT (stop
+#                           the second Redis first) that answers every
+#                           command with one RESP3 reply: KIND is map,
+#                           double, bool or nested (a double in an array)
 #   other_worker C N URI    GETs URI (with "&l=elsewhere-<i>") until N
 #                           were answered by another worker than C's (by
 #                           the X-Pid header the config adds)
@@ -89,6 +93,12 @@ package Clicktrack::Test;
 #
 # "log_lines TEXT OP N": the lines of logs/error.log that hold TEXT (one
 # word), with OP = < > =.
+#
+#   --- nginx_may_refuse  (eval, one flag per request) a request that a
+#                         newer nginx answers with its own 400 page, before
+#                         the module: when that page came, the list is
+#                         checked to hold nothing for it, instead of the
+#                         block's --- redis_list entry
 #
 # "kill_worker": SIGKILL to nginx's one worker; waits for the next one.
 # For the spool: "quit" (QUIT to nginx, wait until it is gone), "relaunch"
@@ -817,6 +827,7 @@ sub action {
     elsif ($verb eq 'sse_closed') { sse_closed($name, @words) }
     elsif ($verb eq 'sse_answer') { sse_answer($name, @words) }
     elsif ($verb eq 'proxy')   { proxy($name, @words) }
+    elsif ($verb eq 'resp3')   { resp3($name, @words) }
     elsif ($verb eq 'other_worker') { other_worker($name, @words) }
     elsif ($verb eq 'nginx2')  { nginx2($name, @words) }
     elsif ($verb eq 'quit')    { nginx_quit($name) }
@@ -1045,10 +1056,14 @@ sub check_count {
 }
 
 
+# set by the body check: nginx answered this request with its own 400
+my $nginx_refused;
+
 sub check {
     my ($block, $name, $idx) = @_;
 
     my $list = per_request(scalar($block->redis_list), $idx);
+    $list = '' if $nginx_refused;
     my $stream = per_request(scalar($block->redis_stream), $idx);
 
     if (defined $list) {
@@ -1204,6 +1219,7 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
     eval { redis($ENV{TEST_NGINX_REDIS_PORT}, 'FLUSHALL') };
 
     proxy_stop();
+    resp3_stop();
 
     if ($redis2_pid) {
         kill 'CONT', $redis2_pid;
@@ -1224,6 +1240,9 @@ Test::Nginx::Socket::add_response_body_check(sub {
     return if $dry_run;
 
     my $name = $block->name;
+
+    $nginx_refused = per_request(scalar($block->nginx_may_refuse), $req_idx)
+                     && ($body // '') =~ m{<title>400 Bad Request</title>};
 
     my $after = per_request(scalar($block->redis_after), $req_idx);
     my @steps = grep { /\S/ } split /;/, $after // '';
@@ -1425,43 +1444,60 @@ sub nginx_quit {
 # holds XRANGE or XREVRANGE (and what it sends after, in order); "proxy
 # stop".  A block's start stops one left running.
 
-my ($proxy_pid, $proxy_owner);
+my $proxy;
 
 sub proxy {
     my ($name, $verb, $ms) = @_;
 
-    proxy_stop();
+    server_stop(\$proxy);
     return if $verb eq 'stop';
 
-    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                       LocalPort => $ENV{TEST_NGINX_PROXY_PORT},
-                                       Listen => 64, ReuseAddr => 1)
-        or die "$name: proxy: listen: $!\n";
-
-    my $pid = fork // die "$name: proxy: fork: $!\n";
-
-    if ($pid == 0) {
-        proxy_serve($listen, ($ms // 0) / 1000);
-        POSIX::_exit(0);
-    }
-
-    close $listen;
-    $proxy_pid = $pid;
-    $proxy_owner = $$;
+    $proxy = server_start($name, 'proxy', $ENV{TEST_NGINX_PROXY_PORT},
+                          sub { proxy_serve($_[0], ($ms // 0) / 1000) });
 }
 
 
-sub proxy_stop {
-    return unless $proxy_pid && $proxy_owner == $$;
-
-    kill 'KILL', $proxy_pid;
-    waitpid $proxy_pid, 0;
-    undef $proxy_pid;
-}
+sub proxy_stop { server_stop(\$proxy) }
 
 
 # waitpid sets $?, which is the test's exit code in an END block
 END { local $?; proxy_stop() }
+
+
+# a fake server of the tests, listening on PORT and forked to run SERVE
+# with the listening socket; [pid, the test process that forked it]
+
+sub server_start {
+    my ($name, $what, $port, $serve) = @_;
+
+    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                       LocalPort => $port,
+                                       Listen => 64, ReuseAddr => 1)
+        or die "$name: $what: listen: $!\n";
+
+    my $pid = fork // die "$name: $what: fork: $!\n";
+
+    if ($pid == 0) {
+        $serve->($listen);
+        POSIX::_exit(0);
+    }
+
+    close $listen;
+    return [$pid, $$];
+}
+
+
+# only the process that started it stops it (not a forked child)
+
+sub server_stop {
+    my ($server) = @_;
+
+    return unless $$server && $$server->[1] == $$;
+
+    kill 'KILL', $$server->[0];
+    waitpid $$server->[0], 0;
+    undef $$server;
+}
 
 
 sub proxy_serve {
@@ -1524,6 +1560,93 @@ sub proxy_write {
         my $n = syswrite($sock, $buf) or return;
         substr($buf, 0, $n, '');
     }
+}
+
+
+# "resp3 start KIND": a fake Redis on $TEST_NGINX_REDIS2_PORT that reads
+# commands (RESP arrays of bulk strings, as hiredis sends them) and answers
+# each with one RESP3 reply of KIND; "resp3 stop".  The module speaks RESP2
+# only, so it must take none of them for an answer (t/034-resp3.t).
+
+my %resp3_reply = (
+    map    => "%1\r\n+a\r\n+b\r\n",
+    double => ",1.5\r\n",
+    bool   => "#t\r\n",
+    nested => "*2\r\n+a\r\n,1.5\r\n",
+);
+
+my $resp3;
+
+sub resp3 {
+    my ($name, $verb, $kind) = @_;
+
+    resp3_stop();
+    return if $verb eq 'stop';
+
+    my $reply = $resp3_reply{$kind // ''}
+        // die "$name: resp3: no reply kind \"" . ($kind // '') . "\"\n";
+
+    $resp3 = server_start($name, 'resp3', $ENV{TEST_NGINX_REDIS2_PORT},
+                          sub { resp3_serve($_[0], $reply) });
+}
+
+
+sub resp3_stop { server_stop(\$resp3) }
+
+
+END { local $?; resp3_stop() }
+
+
+sub resp3_serve {
+    my ($listen, $reply) = @_;
+
+    my $sel = IO::Select->new($listen);
+    my %buf;
+
+    while (1) {
+        for my $s ($sel->can_read) {
+            if ($s == $listen) {
+                my $client = $listen->accept or next;
+                $buf{fileno $client} = '';
+                $sel->add($client);
+                next;
+            }
+
+            my $n = sysread($s, $buf{fileno $s}, 65536,
+                            length $buf{fileno $s});
+
+            if (!$n) {
+                delete $buf{fileno $s};
+                $sel->remove($s);
+                close $s;
+                next;
+            }
+
+            # one reply for each whole command
+            proxy_write($s, $reply) while resp3_command(\$buf{fileno $s});
+        }
+    }
+}
+
+
+# takes one whole command off the buffer; false while it is not all there
+
+sub resp3_command {
+    my ($buf) = @_;
+
+    pos($$buf) = 0;
+    $$buf =~ /\G\*(\d+)\r\n/gc or return 0;
+    my $args = $1;
+
+    for (1 .. $args) {
+        $$buf =~ /\G\$(\d+)\r\n/gc or return 0;
+        my $end = pos($$buf) + $1 + 2;
+        return 0 if length $$buf < $end;
+        pos($$buf) = $end;
+    }
+
+    substr($$buf, 0, pos($$buf), '');
+    return 1;
 }
 
 

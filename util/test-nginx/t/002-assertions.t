@@ -81,7 +81,7 @@ EOC
 
 
 my $right = run_sample($preamble . <<'EOC', TEST_NGINX_GREETING => 'hi');
-plan tests => 61;
+plan tests => 63;
 run_tests();
 
 __DATA__
@@ -297,12 +297,20 @@ worker_rlimit_nofile 1024;
 GET /m
 --- response_body
 mapped
+
+
+
+=== TEST 21: a status by pattern, one and several requests
+--- request eval
+["GET /a", "GET /nope"]
+--- error_code_like eval
+["^(?:200|204)\$", "^(?:400|404)\$"]
 EOC
 
 is($right->{status}, 0, 'right expectations: the sample passes')
     or diag($right->{tap}, `cat $right->{dir}/stderr.txt`);
-is($right->{plan}, 61, 'right expectations: planned 61 tests');
-is(scalar @{ $right->{passed} }, 61, 'right expectations: 61 tests pass');
+is($right->{plan}, 63, 'right expectations: planned 63 tests');
+is(scalar @{ $right->{passed} }, 63, 'right expectations: 63 tests pass');
 is_deeply($right->{failed}, [], 'right expectations: none fails');
 
 
@@ -457,6 +465,13 @@ GET /t
 GET /t
 --- response_body
 hello
+
+
+
+=== TEST 19: a status by pattern that does not match
+--- request
+GET /a
+--- error_code_like: ^(?:400|404)$
 EOC
 
 isnt($wrong->{status}, 0, 'wrong expectations: the sample fails');
@@ -498,6 +513,7 @@ is_deeply($wrong->{failed}, [
     'TEST 18: nginx that cannot start - status code ok',
     'TEST 18: nginx that cannot start - response_body - response is '
         . 'expected (repeated req 0, req 0)',
+    'TEST 19: a status by pattern that does not match - status code ok',
 ], 'wrong expectations: exactly the wrong ones fail') or diag($wrong->{tap});
 is(scalar @{ $wrong->{passed} }, 16,
    'wrong expectations: the right ones around them pass')
