@@ -425,6 +425,7 @@ ngx_http_clicktrack_create_loc_conf(ngx_conf_t *cf)
      *     conf->origins = NULL;
      *     conf->page = NULL;
      *     conf->visitor_hash = { 0, NULL };
+     *     conf->visitor_key = NULL;
      */
 
     conf->list = NGX_CONF_UNSET_PTR;
@@ -548,6 +549,14 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->fields, prev->fields, NULL);
 
     ngx_conf_merge_str_value(conf->visitor_hash, prev->visitor_hash, "");
+
+    if (conf->visitor_hash.len
+        && ngx_http_clicktrack_visitor_key(cf->pool, &conf->visitor_hash,
+                                           &conf->visitor_key)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_uint_value(conf->ip, prev->ip,
                               NGX_HTTP_CLICKTRACK_IP_ANONYMIZE);

@@ -604,37 +604,17 @@ ngx_http_clicktrack_hash_visitor(ngx_http_request_t *r,
     ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_clicktrack_common_t *common,
     ngx_str_t *visitor)
 {
-    u_char       key[64], pad[64], day[10], inner[20], digest[20];
-    size_t       len;
-    ngx_tm_t     tm;
-    ngx_uint_t   i;
-    ngx_sha1_t   sha1;
-    ngx_str_t   *secret;
-
-    secret = &lcf->visitor_hash;
-
-    ngx_memzero(key, sizeof(key));
-
-    if (secret->len > sizeof(key)) {
-        ngx_sha1_init(&sha1);
-        ngx_sha1_update(&sha1, secret->data, secret->len);
-        ngx_sha1_final(key, &sha1);
-
-    } else {
-        ngx_memcpy(key, secret->data, secret->len);
-    }
+    u_char      day[10], inner[20], digest[20];
+    size_t      len;
+    ngx_tm_t    tm;
+    ngx_sha1_t  sha1;
 
     ngx_gmtime(ngx_time() + (lcf->rollup ? lcf->rollup->tz : 0), &tm);
 
     (void) ngx_sprintf(day, "%04d-%02d-%02d",
                        tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday);
 
-    for (i = 0; i < sizeof(key); i++) {
-        pad[i] = key[i] ^ 0x36;
-    }
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, pad, sizeof(pad));
+    sha1 = lcf->visitor_key[0];
     ngx_sha1_update(&sha1, day, sizeof(day));
     ngx_sha1_update(&sha1, "\n", 1);
     ngx_sha1_update(&sha1, common->host.data, common->host.len);
@@ -645,12 +625,7 @@ ngx_http_clicktrack_hash_visitor(ngx_http_request_t *r,
     ngx_sha1_update(&sha1, common->ua.data, common->ua.len);
     ngx_sha1_final(inner, &sha1);
 
-    for (i = 0; i < sizeof(key); i++) {
-        pad[i] = key[i] ^ 0x5c;
-    }
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, pad, sizeof(pad));
+    sha1 = lcf->visitor_key[1];
     ngx_sha1_update(&sha1, inner, sizeof(inner));
     ngx_sha1_final(digest, &sha1);
 
@@ -662,6 +637,51 @@ ngx_http_clicktrack_hash_visitor(ngx_http_request_t *r,
     }
 
     visitor->len = ngx_hex_dump(visitor->data, digest, len) - visitor->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The two SHA1 states after the secret's inner and outer pads (a secret
+ * over 64 bytes is hashed first, as HMAC wants): each request starts from
+ * copies of them
+ */
+
+ngx_int_t
+ngx_http_clicktrack_visitor_key(ngx_pool_t *pool, ngx_str_t *secret,
+    ngx_sha1_t **key)
+{
+    u_char       k[64], pad[64];
+    ngx_uint_t   i, n;
+    ngx_sha1_t  *st;
+
+    st = ngx_palloc(pool, 2 * sizeof(ngx_sha1_t));
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(k, sizeof(k));
+
+    if (secret->len > sizeof(k)) {
+        ngx_sha1_init(&st[0]);
+        ngx_sha1_update(&st[0], secret->data, secret->len);
+        ngx_sha1_final(k, &st[0]);
+
+    } else {
+        ngx_memcpy(k, secret->data, secret->len);
+    }
+
+    for (n = 0; n < 2; n++) {
+        for (i = 0; i < sizeof(k); i++) {
+            pad[i] = k[i] ^ (n ? 0x5c : 0x36);
+        }
+
+        ngx_sha1_init(&st[n]);
+        ngx_sha1_update(&st[n], pad, sizeof(pad));
+    }
+
+    *key = st;
 
     return NGX_OK;
 }

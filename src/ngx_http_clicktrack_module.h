@@ -10,6 +10,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_sha1.h>
 #include <ngx_http.h>
 
 
@@ -195,6 +196,7 @@ typedef struct {
     ngx_http_clicktrack_recent_t    *recent;      /* NULL: off */
     ngx_http_clicktrack_cookie_t    *cookie;      /* NULL: off */
     ngx_str_t                        visitor_hash;  /* SECRET; "": off */
+    ngx_sha1_t                      *visitor_key;   /* HMAC's two pads */
     ngx_array_t                     *fields;      /* NULL: none */
     ngx_uint_t                       ip;
     ngx_flag_t                       ignore_bots;
