@@ -93,7 +93,8 @@ static char *ngx_http_clicktrack_stats(ngx_conf_t *cf, ngx_command_t *cmd,
 
 static char *ngx_http_clicktrack_set_page(ngx_conf_t *cf,
     ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_handler_pt handler,
-    ngx_http_clicktrack_page_t *(*make)(ngx_conf_t *cf, ngx_str_t *arg));
+    ngx_http_clicktrack_page_t *(*make)(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t n));
 static char *ngx_http_clicktrack_set_handler(ngx_conf_t *cf,
     ngx_http_handler_pt handler, ngx_uint_t uses_redis);
 static ngx_int_t ngx_http_clicktrack_param(ngx_str_t *value, char *name,
@@ -165,7 +166,7 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
       NULL },
 
     { ngx_string("clicktrack_dashboard"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_clicktrack_dashboard,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -882,7 +883,7 @@ ngx_http_clicktrack_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* clicktrack_dashboard STREAM_URI */
+/* clicktrack_dashboard STREAM_URI [STATS_URI] */
 
 static char *
 ngx_http_clicktrack_dashboard(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -910,7 +911,8 @@ ngx_http_clicktrack_js(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_clicktrack_set_page(ngx_conf_t *cf,
     ngx_http_clicktrack_loc_conf_t *lcf, ngx_http_handler_pt handler,
-    ngx_http_clicktrack_page_t *(*make)(ngx_conf_t *cf, ngx_str_t *arg))
+    ngx_http_clicktrack_page_t *(*make)(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t n))
 {
     char       *rv;
     ngx_str_t  *value;
@@ -922,7 +924,7 @@ ngx_http_clicktrack_set_page(ngx_conf_t *cf,
 
     value = cf->args->elts;
 
-    lcf->page = make(cf, &value[1]);
+    lcf->page = make(cf, &value[1], cf->args->nelts - 1);
     if (lcf->page == NULL) {
         return NGX_CONF_ERROR;
     }

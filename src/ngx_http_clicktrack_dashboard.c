@@ -16,27 +16,41 @@
 
 
 /*
- * clicktrack_dashboard STREAM_URI: one self-contained page, with
- * STREAM_URI (HTML-escaped) in place of "@STREAM_URI@".
+ * clicktrack_dashboard STREAM_URI [STATS_URI]: one self-contained page,
+ * with the URIs (HTML-escaped) in place of "@STREAM_URI@" and
+ * "@STATS_URI@".  With no STATS_URI the mark is left empty, and the page
+ * shows the live view alone.
  */
 
 
 ngx_http_clicktrack_page_t *
-ngx_http_clicktrack_dashboard_make(ngx_conf_t *cf, ngx_str_t *uri)
+ngx_http_clicktrack_dashboard_make(ngx_conf_t *cf, ngx_str_t *uris,
+    ngx_uint_t n)
 {
-    if (ngx_http_clicktrack_uri_valid(uri) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid stream URI \"%V\" in "
-                           "\"clicktrack_dashboard\": no spaces or control "
-                           "characters", uri);
-        return NULL;
+    ngx_uint_t     i;
+    ngx_keyval_t   marks[2];
+    static char   *names[] = { "stream", "stats" };
+
+    ngx_str_set(&marks[0].key, "@STREAM_URI@");
+    ngx_str_set(&marks[1].key, "@STATS_URI@");
+    ngx_str_null(&marks[1].value);
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_clicktrack_uri_valid(&uris[i]) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid %s URI \"%V\" in "
+                               "\"clicktrack_dashboard\": no spaces or "
+                               "control characters", names[i], &uris[i]);
+            return NULL;
+        }
+
+        marks[i].value = uris[i];
     }
 
     return ngx_http_clicktrack_page_make(cf,
                                          ngx_http_clicktrack_dashboard_page,
                                          NGX_HTTP_CLICKTRACK_DASHBOARD_PAGE_LEN,
-                                         "@STREAM_URI@", uri,
-                                         ngx_escape_html);
+                                         marks, 2, ngx_escape_html);
 }
 
 

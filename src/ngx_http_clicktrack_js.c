@@ -27,8 +27,10 @@ static uintptr_t ngx_http_clicktrack_js_escape(u_char *dst, u_char *src,
 
 
 ngx_http_clicktrack_page_t *
-ngx_http_clicktrack_js_make(ngx_conf_t *cf, ngx_str_t *uri)
+ngx_http_clicktrack_js_make(ngx_conf_t *cf, ngx_str_t *uri, ngx_uint_t n)
 {
+    ngx_keyval_t  mark;
+
     if (ngx_http_clicktrack_uri_valid(uri) != NGX_OK
         || uri->data[0] != '/')
     {
@@ -39,9 +41,12 @@ ngx_http_clicktrack_js_make(ngx_conf_t *cf, ngx_str_t *uri)
         return NULL;
     }
 
+    ngx_str_set(&mark.key, "@BEACON_URI@");
+    mark.value = *uri;
+
     return ngx_http_clicktrack_page_make(cf, ngx_http_clicktrack_tracker,
                                          NGX_HTTP_CLICKTRACK_TRACKER_LEN,
-                                         "@BEACON_URI@", uri,
+                                         &mark, 1,
                                          ngx_http_clicktrack_js_escape);
 }
 

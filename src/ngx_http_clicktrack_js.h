@@ -17,7 +17,7 @@
 
 ngx_int_t ngx_http_clicktrack_js_handler(ngx_http_request_t *r);
 ngx_http_clicktrack_page_t *ngx_http_clicktrack_js_make(ngx_conf_t *cf,
-    ngx_str_t *beacon_uri);
+    ngx_str_t *beacon_uri, ngx_uint_t n);
 
 
 #endif /* _NGX_HTTP_CLICKTRACK_JS_H_INCLUDED_ */

@@ -12,24 +12,40 @@
 #include "ngx_http_clicktrack_beacon.h"
 
 
+/*
+ * MARKS (the mark in key, its value) come in the order they appear in
+ * the file, each once; every value is escaped as ESCAPE does.
+ */
+
 ngx_http_clicktrack_page_t *
 ngx_http_clicktrack_page_make(ngx_conf_t *cf, u_char *file, size_t len,
-    char *mark, ngx_str_t *value, ngx_http_clicktrack_escape_pt escape)
+    ngx_keyval_t *marks, ngx_uint_t n, ngx_http_clicktrack_escape_pt escape)
 {
-    u_char                      *p, *at, *last;
-    size_t                       mlen, size;
+    u_char                      *p, *from, *last;
+    u_char                      *at[NGX_HTTP_CLICKTRACK_PAGE_MARKS];
+    size_t                       size;
     uint32_t                     crc;
+    ngx_uint_t                   i;
+    ngx_str_t                   *v;
     ngx_http_clicktrack_page_t  *page;
 
     last = file + len;
-    mlen = ngx_strlen(mark);
+    from = file;
+    size = len;
 
-    at = ngx_strlcasestrn(file, last, (u_char *) mark, mlen - 1);
-    if (at == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "clicktrack: the embedded page has no \"%s\"",
-                           mark);
-        return NULL;
+    for (i = 0; i < n; i++) {
+        at[i] = ngx_strlcasestrn(from, last, marks[i].key.data,
+                                 marks[i].key.len - 1);
+        if (at[i] == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "clicktrack: the embedded page has no "
+                               "\"%V\"", &marks[i].key);
+            return NULL;
+        }
+
+        v = &marks[i].value;
+        size += v->len + escape(NULL, v->data, v->len) - marks[i].key.len;
+        from = at[i] + marks[i].key.len;
     }
 
     page = ngx_palloc(cf->pool, sizeof(ngx_http_clicktrack_page_t));
@@ -37,16 +53,22 @@ ngx_http_clicktrack_page_make(ngx_conf_t *cf, u_char *file, size_t len,
         return NULL;
     }
 
-    size = len - mlen + value->len + escape(NULL, value->data, value->len);
-
     page->body.data = ngx_pnalloc(cf->pool, size);
     if (page->body.data == NULL) {
         return NULL;
     }
 
-    p = ngx_cpymem(page->body.data, file, at - file);
-    p = (u_char *) escape(p, value->data, value->len);
-    p = ngx_cpymem(p, at + mlen, last - at - mlen);
+    p = page->body.data;
+    from = file;
+
+    for (i = 0; i < n; i++) {
+        v = &marks[i].value;
+        p = ngx_cpymem(p, from, at[i] - from);
+        p = (u_char *) escape(p, v->data, v->len);
+        from = at[i] + marks[i].key.len;
+    }
+
+    p = ngx_cpymem(p, from, last - from);
 
     page->body.len = p - page->body.data;
 

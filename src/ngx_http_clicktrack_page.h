@@ -27,6 +27,11 @@ struct ngx_http_clicktrack_page_s {
 };
 
 
+/* the most marks a page has */
+
+#define NGX_HTTP_CLICKTRACK_PAGE_MARKS  2
+
+
 /* as ngx_escape_html(): the added length with dst NULL, else the end */
 
 typedef uintptr_t (*ngx_http_clicktrack_escape_pt)(u_char *dst, u_char *src,
@@ -34,7 +39,7 @@ typedef uintptr_t (*ngx_http_clicktrack_escape_pt)(u_char *dst, u_char *src,
 
 
 ngx_http_clicktrack_page_t *ngx_http_clicktrack_page_make(ngx_conf_t *cf,
-    u_char *file, size_t len, char *mark, ngx_str_t *value,
+    u_char *file, size_t len, ngx_keyval_t *marks, ngx_uint_t n,
     ngx_http_clicktrack_escape_pt escape);
 ngx_int_t ngx_http_clicktrack_page_send(ngx_http_request_t *r,
     ngx_http_clicktrack_page_t *page, char *type, char *cache_control);

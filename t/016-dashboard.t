@@ -1,5 +1,6 @@
 # clicktrack_dashboard (SPEC 8): one self-contained page with its stream
-# URI, an ETag and 304, GET and HEAD only.  The browser tests are in
+# URI and, for the overview, its stats URI; an ETag and 304, GET and HEAD
+# only.  The browser tests are in
 # t/browser/.
 
 use lib 't/lib';
@@ -28,6 +29,7 @@ Test::More::unlike($page, qr/(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i,
 
 # what the server must send for /clicktrack/stream: the page, its ETag
 ($::body = $page) =~ s/\@STREAM_URI\@/\/clicktrack\/stream/;
+$::body =~ s/\@STATS_URI\@//;
 $::length = length $::body;
 $::etag = sprintf '"ct-%08x-%d"', Compress::Zlib::crc32($::body), $::length;
 
@@ -104,6 +106,49 @@ invalid stream URI "/a b" in "clicktrack_dashboard"
 === TEST 6: nginx -t: no argument
 --- config
     location = /dash { clicktrack_dashboard; }
+--- request
+GET /
+--- must_die
+--- error_log
+invalid number of arguments in "clicktrack_dashboard" directive
+
+
+
+=== TEST 7: with a stats URI: both in the page, HTML-escaped, in order
+--- config
+    location = /dash {
+        clicktrack_dashboard /clicktrack/stream '/st?a="b"&c=<d>';
+    }
+--- request
+GET /dash
+--- response_body_like
+<meta name="clicktrack-stream" content="/clicktrack/stream">
+<meta name="clicktrack-stats" content="/st\?a=&quot;b&quot;&amp;c=&lt;d&gt;">
+
+
+
+=== TEST 8: without one the stats mark is empty: the live view alone
+--- request
+GET /dash
+--- response_body_like
+<meta name="clicktrack-stats" content="">
+
+
+
+=== TEST 9: nginx -t: a stats URI with a control character
+--- config
+    location = /dash { clicktrack_dashboard /s "/a\tb"; }
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/invalid stats URI "\/a\tb" in "clicktrack_dashboard"/
+
+
+
+=== TEST 10: nginx -t: three arguments
+--- config
+    location = /dash { clicktrack_dashboard /s /t /u; }
 --- request
 GET /
 --- must_die

@@ -53,6 +53,7 @@ nothing here.  3 visits, 1 bounce: 0.33; (30 + 60 + 30.5) s / 3: 40 s.
 ["", "", "", "", "", "sleep 0.3", "", "", "", "", "",
  "expect rollup; json /stats?site=localhost today; cmd FLUSHDB"]
 --- rollup
+HGET clicktrack:stats:{localhost}:<day>:counts events => 12
 HGET clicktrack:stats:{localhost}:<day>:counts visits_viewed => 3
 HGET clicktrack:stats:{localhost}:<day>:counts visits_multi => 2
 HGET clicktrack:stats:{localhost}:<day>:counts engaged_ms => 120500

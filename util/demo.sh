@@ -1,16 +1,22 @@
 #!/bin/bash
 # The demo: a private Redis, and nginx with the module on
 # http://127.0.0.1:8080/ serving demo/ with a beacon location and the
-# status page.  Runs in the foreground; Ctrl-C stops both.
+# status page.  Runs in the foreground; Ctrl-C stops both.  It starts
+# with a little traffic (util/demo-traffic.pl: today's through the beacon,
+# the 30 days before written to the rollups), so that the dashboard's
+# overview is full at once; DEMO_TRAFFIC=0 starts empty.
 #
-#   DEMO_PORT=8080 DEMO_REDIS_PORT=6390 util/demo.sh
+#   DEMO_PORT=8080 DEMO_REDIS_PORT=6390 DEMO_DIR=build/demo util/demo.sh
+#
+# NGINX_BINARY and DEMO_MODULE (the browser tests' own) run another nginx
+# and module than Debian's and build/'s.
 
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=${DEMO_PORT:-8080}
 redis_port=${DEMO_REDIS_PORT:-6390}
-run=$top/build/demo
+run=${DEMO_DIR:-$top/build/demo}
 nginx=${NGINX_BINARY:-/usr/sbin/nginx}
 
 rm -rf "$run"
@@ -26,7 +32,9 @@ else
     geoip='/^@GEOIP@/d'
 fi
 
-sed -e "s|@MODULE@|$top/build/ngx_http_clicktrack_module.so|" \
+module=${DEMO_MODULE:-$top/build/ngx_http_clicktrack_module.so}
+
+sed -e "s|@MODULE@|$module|" \
     -e "$geoip" \
     -e "s|@ROOT@|$top/demo|" \
     -e "s|@PORT@|$port|" \
@@ -57,6 +65,10 @@ nginx_pid=$!
 
 sleep 0.5
 kill -0 "$nginx_pid" 2>/dev/null || { echo "nginx did not start: see $run/logs/error.log"; exit 1; }
+
+if [ "${DEMO_TRAFFIC:-1}" != 0 ]; then
+    "$top/util/demo-traffic.pl" "$port" "$redis_port"
+fi
 
 cat <<MSG
 
