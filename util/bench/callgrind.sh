@@ -4,7 +4,8 @@
 #
 #   util/bench/run callgrind [TARGET...]     default: empty_gif ct_get
 #
-# TARGET is one of empty_gif, log, ct_get, ct_get_norecent, ct_post.
+# TARGET is one of empty_gif, log, ct_get, ct_get_norecent,
+# ct_get_norollup (clicktrack_rollup off), ct_post.
 # For each, nginx runs in one process (master_process off) under
 # valgrind --tool=callgrind with a private Redis; wrk loads it for a
 # warm-up, the counters are zeroed, wrk loads it again for CG_SECONDS at
@@ -13,6 +14,8 @@
 # The profile stays in build/bench/callgrind/TARGET/ for callgrind_annotate.
 #
 # Environment: CG_SECONDS=8 CG_CONNECTIONS=8 BENCH_MODULE=FILE
+#   CG_OUT=DIR (default build/bench/callgrind); BENCH_PATHS, BENCH_HOST
+#   go to wrk.lua (GET a mix of requests instead of one: rollup.sh)
 
 set -eu
 set -o pipefail
@@ -23,7 +26,7 @@ MODULE=${BENCH_MODULE:-$top/build/ngx_http_clicktrack_module.so}
 NGINX=${NGINX_BINARY:-/usr/sbin/nginx}
 SECONDS_=${CG_SECONDS:-8}
 CONNS=${CG_CONNECTIONS:-8}
-OUT=$top/build/bench/callgrind
+OUT=${CG_OUT:-$top/build/bench/callgrind}
 QUERY='/ct?t=click&l=x&u=https%3A%2F%2Fexample.com%2F'
 KEY=bench:events
 BATCH=20
@@ -87,12 +90,14 @@ for target in "$@"; do
         '\"ua\":\"\$http_user_agent\",\"host\":\"\$host\"}';"
         loc="empty_gif;
             access_log logs/beacon.log beacon buffer=64k flush=1s;" ;;
-    ct_get|ct_get_norecent|ct_post)
+    ct_get|ct_get_norecent|ct_get_norollup|ct_post)
         loads="load_module $MODULE;"
         http="clicktrack_redis 127.0.0.1:$redis_port;
     clicktrack_list $KEY;"
         [ "$target" = ct_get_norecent ] && http="$http
     clicktrack_recent off;"
+        [ "$target" = ct_get_norollup ] && http="$http
+    clicktrack_rollup off;"
         [ "$target" = ct_post ] && body=$OUT/body.json
         loc="clicktrack_beacon;
             clicktrack_cookie off;" ;;
