@@ -448,6 +448,25 @@ test('the live view stays, on its own tab, by mouse and keyboard',
                  'tab-overview');
 });
 
+test('the totals and "visitors now" follow the traffic', async () => {
+    await page.goto(`${base}/clicktrack/dashboard`);
+    await drawn(today);
+    assert.equal((await shown()).totals.now, '3');
+    await beacon('shop.example', 't=pageview&v=visitor-d1&s=session-d1'
+        + '&u=https://shop.example/later');
+    await until('site=shop.example', (a) => a.totals.pageviews === 5);
+
+    // read again when the page is seen again (and every 30 s)
+    await page.evaluate(() => document.dispatchEvent(
+        new Event('visibilitychange')));
+    await page.waitForFunction(() => document.querySelector(
+        '[data-total="now"] .v').textContent === '4');
+    const s = await shown();
+    assert.equal(s.totals.visitors, '4');
+    assert.equal(s.totals.pageviews, '5');
+    assert.equal(s.totals.bounce_rate, '75%');
+});
+
 test('screenshots, desktop and a 390-pixel phone, fit the width',
      async () => {
     const out = join(top, 'build/screenshots');
