@@ -82,8 +82,6 @@ static char *ngx_http_clicktrack_queue(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_clicktrack_max_batch(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clicktrack_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_rollup(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -101,6 +99,8 @@ static ngx_int_t ngx_http_clicktrack_param(ngx_str_t *value, char *name,
 static ngx_int_t ngx_http_clicktrack_off(ngx_conf_t *cf, ngx_command_t *cmd);
 static char *ngx_http_clicktrack_visitor_hash(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_clicktrack_check_num(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_http_clicktrack_recent_t *ngx_http_clicktrack_make_recent(
     ngx_conf_t *cf, ngx_str_t *key, ngx_uint_t max);
 static ngx_http_clicktrack_rollup_conf_t *ngx_http_clicktrack_make_rollup(
@@ -117,6 +117,11 @@ static ngx_conf_enum_t  ngx_http_clicktrack_ip_modes[] = {
 
 static ngx_conf_post_t  ngx_http_clicktrack_visitor_hash_post = {
     ngx_http_clicktrack_visitor_hash
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_clicktrack_max_batch_bounds = {
+    ngx_http_clicktrack_check_num, 1, 10000
 };
 
 
@@ -236,10 +241,10 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
 
     { ngx_string("clicktrack_max_batch"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_clicktrack_max_batch,
+      ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_clicktrack_loc_conf_t, max_batch),
-      NULL },
+      &ngx_http_clicktrack_max_batch_bounds },
 
     { ngx_string("clicktrack_queue"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -382,6 +387,11 @@ ngx_http_clicktrack_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->queue_flush, 10);
     ngx_conf_init_msec_value(mcf->shutdown_timeout, 2000);
     ngx_conf_init_ptr_value(mcf->spool, NULL);
+
+    if (mcf->redis != NULL) {
+        ngx_conf_init_msec_value(mcf->redis->connect_timeout, 1000);
+        ngx_conf_init_msec_value(mcf->redis->command_timeout, 5000);
+    }
 
     if (mcf->redis == NULL && mcf->user_file != NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -682,8 +692,8 @@ ngx_http_clicktrack_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     rcf->name = value[1];
-    rcf->connect_timeout = 1000;
-    rcf->command_timeout = 5000;
+    rcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    rcf->command_timeout = NGX_CONF_UNSET_MSEC;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -1293,13 +1303,14 @@ ngx_http_clicktrack_queue(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t   *value, param;
     ngx_uint_t   i;
 
-    if (mcf->queue_size != NGX_CONF_UNSET_SIZE) {
+    if (mcf->queue_size != NGX_CONF_UNSET_SIZE
+        || mcf->queue_batch != NGX_CONF_UNSET_UINT
+        || mcf->queue_flush != NGX_CONF_UNSET_MSEC)
+    {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-
-    mcf->queue_size = 16 * 1024 * 1024;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -1354,30 +1365,24 @@ ngx_http_clicktrack_queue(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* clicktrack_ip full | anonymize | off, named in the error */
+/*
+ * clicktrack_ip full | anonymize | off: the stock enum slot, which logs
+ * the value it does not know; the error names the set too
+ */
 
 static char *
 ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+    char       *rv;
+    ngx_str_t  *value;
 
-    ngx_str_t        *value;
-    ngx_conf_enum_t  *e;
+    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
 
-    if (lcf->ip != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
+    if (rv != NGX_CONF_ERROR) {
+        return rv;
     }
 
     value = cf->args->elts;
-
-    for (e = cmd->post; e->name.len; e++) {
-        if (e->name.len == value[1].len
-            && ngx_strcmp(e->name.data, value[1].data) == 0)
-        {
-            lcf->ip = e->value;
-            return NGX_CONF_OK;
-        }
-    }
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\": "
@@ -1387,35 +1392,31 @@ ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* clicktrack_max_batch N, 1 to 10000 */
+/*
+ * The post handler of a number slot with bounds (ngx_conf_num_bounds_t),
+ * as ngx_conf_check_num_bounds() but naming the value and the directive
+ */
 
 static char *
-ngx_http_clicktrack_max_batch(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+ngx_http_clicktrack_check_num(ngx_conf_t *cf, void *post, void *data)
 {
-    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+    ngx_conf_num_bounds_t  *bounds = post;
+    ngx_int_t              *np = data;
 
-    ngx_int_t   n;
     ngx_str_t  *value;
 
-    if (lcf->max_batch != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
+    if (*np >= bounds->low && *np <= bounds->high) {
+        return NGX_CONF_OK;
     }
 
     value = cf->args->elts;
 
-    n = ngx_atoi(value[1].data, value[1].len);
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\": "
+                       "a number from %i to %i",
+                       &value[1], &value[0], bounds->low, bounds->high);
 
-    if (n == NGX_ERROR || n < 1 || n > 10000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\": "
-                           "a number from 1 to 10000", &value[1], &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    lcf->max_batch = (ngx_uint_t) n;
-
-    return NGX_CONF_OK;
+    return NGX_CONF_ERROR;
 }
 
 
