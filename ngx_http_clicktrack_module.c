@@ -449,6 +449,7 @@ ngx_http_clicktrack_create_loc_conf(ngx_conf_t *cf)
     conf->origin = NGX_CONF_UNSET_UINT;
     conf->max_body = NGX_CONF_UNSET_SIZE;
     conf->max_batch = NGX_CONF_UNSET_UINT;
+    conf->stream_key = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -585,6 +586,10 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->max_body, prev->max_body, 16 * 1024);
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 50);
+
+    /* an "if" in a stream location reads the location's stream */
+
+    ngx_conf_merge_uint_value(conf->stream_key, prev->stream_key, 0);
 
     return ngx_http_clicktrack_stream_merge(cf,
                ngx_http_conf_get_module_main_conf(cf,
