@@ -105,6 +105,8 @@ static ngx_http_clicktrack_recent_t *ngx_http_clicktrack_make_recent(
     ngx_conf_t *cf, ngx_str_t *key, ngx_uint_t max);
 static ngx_http_clicktrack_rollup_conf_t *ngx_http_clicktrack_make_rollup(
     ngx_conf_t *cf, ngx_str_t *prefix);
+static ngx_http_clicktrack_cookie_t *ngx_http_clicktrack_make_cookie(
+    ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *params, ngx_uint_t n);
 
 
 static ngx_conf_enum_t  ngx_http_clicktrack_ip_modes[] = {
@@ -462,7 +464,6 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clicktrack_loc_conf_t *conf = child;
 
     ngx_str_t                         key;
-    ngx_http_clicktrack_cookie_t     *cookie;
     ngx_http_clicktrack_main_conf_t  *mcf;
 
     if (conf->list == NGX_CONF_UNSET_PTR) {
@@ -540,16 +541,14 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->cookie == NGX_CONF_UNSET_PTR) {
 
         if (prev->cookie == NGX_CONF_UNSET_PTR) {
-            cookie = ngx_palloc(cf->pool, sizeof(ngx_http_clicktrack_cookie_t));
-            if (cookie == NULL) {
+            ngx_str_set(&key, NGX_HTTP_CLICKTRACK_DEFAULT_COOKIE);
+
+            /* the directive's defaults: no parameters */
+
+            prev->cookie = ngx_http_clicktrack_make_cookie(cf, &key, NULL, 0);
+            if (prev->cookie == NULL) {
                 return NGX_CONF_ERROR;
             }
-
-            ngx_str_set(&cookie->name, NGX_HTTP_CLICKTRACK_DEFAULT_COOKIE);
-            ngx_str_set(&cookie->attrs,
-                        "; Max-Age=31536000; Path=/; SameSite=Lax");
-
-            prev->cookie = cookie;
         }
 
         conf->cookie = prev->cookie;
@@ -956,12 +955,8 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_clicktrack_loc_conf_t *lcf = conf;
 
-    u_char                        *p;
-    size_t                         len;
-    time_t                         max_age;
-    ngx_str_t                     *value, param, domain, path, samesite;
-    ngx_uint_t                     i, secure, httponly;
-    ngx_http_clicktrack_cookie_t  *cookie;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
 
     if (lcf->cookie != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -990,6 +985,33 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    lcf->cookie = ngx_http_clicktrack_make_cookie(cf, &value[1], &value[2],
+                                                  cf->args->nelts - 2);
+    if (lcf->cookie == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The cookie NAME with its parameters (n of them, none for the default),
+ * its attributes written once: the defaults of clicktrack_cookie live
+ * here only.  NULL: no memory, or a bad parameter, logged.
+ */
+
+static ngx_http_clicktrack_cookie_t *
+ngx_http_clicktrack_make_cookie(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *params, ngx_uint_t n)
+{
+    u_char                        *p;
+    size_t                         len;
+    time_t                         max_age;
+    ngx_str_t                      param, domain, path, samesite;
+    ngx_uint_t                     i, secure, httponly;
+    ngx_http_clicktrack_cookie_t  *cookie;
+
     max_age = 365 * 24 * 60 * 60;
     ngx_str_null(&domain);
     ngx_str_set(&path, "/");
@@ -997,9 +1019,9 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     secure = 0;
     httponly = 0;
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for (i = 0; i < n; i++) {
 
-        if (ngx_http_clicktrack_param(&value[i], "max_age", &param)
+        if (ngx_http_clicktrack_param(&params[i], "max_age", &param)
             == NGX_OK)
         {
             max_age = ngx_parse_time(&param, 1);
@@ -1010,7 +1032,7 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_http_clicktrack_param(&value[i], "domain", &param)
+        if (ngx_http_clicktrack_param(&params[i], "domain", &param)
             == NGX_OK)
         {
             if (param.len == 0 || ngx_strlchr(param.data,
@@ -1023,7 +1045,7 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_http_clicktrack_param(&value[i], "path", &param) == NGX_OK) {
+        if (ngx_http_clicktrack_param(&params[i], "path", &param) == NGX_OK) {
             if (param.len == 0 || param.data[0] != '/'
                 || ngx_strlchr(param.data, param.data + param.len, ';'))
             {
@@ -1034,7 +1056,7 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_http_clicktrack_param(&value[i], "samesite", &param)
+        if (ngx_http_clicktrack_param(&params[i], "samesite", &param)
             == NGX_OK)
         {
             if (param.len == 3 && ngx_strncmp(param.data, "lax", 3) == 0) {
@@ -1057,34 +1079,34 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strcmp(value[i].data, "secure") == 0) {
+        if (ngx_strcmp(params[i].data, "secure") == 0) {
             secure = 1;
             continue;
         }
 
-        if (ngx_strcmp(value[i].data, "httponly") == 0) {
+        if (ngx_strcmp(params[i].data, "httponly") == 0) {
             httponly = 1;
             continue;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown parameter \"%V\" in \"%V\"",
-                           &value[i], &cmd->name);
-        return NGX_CONF_ERROR;
+                           "unknown parameter \"%V\" in "
+                           "\"clicktrack_cookie\"", &params[i]);
+        return NULL;
     }
 
     if (samesite.len == 4 && !secure) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "\"%V\" with samesite=none and without secure: "
-                           "browsers reject such a cookie", &cmd->name);
+                           "\"clicktrack_cookie\" with samesite=none and "
+                           "without secure: browsers reject such a cookie");
     }
 
     cookie = ngx_palloc(cf->pool, sizeof(ngx_http_clicktrack_cookie_t));
     if (cookie == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    cookie->name = value[1];
+    cookie->name = *name;
 
     len = sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
           + sizeof("; Domain=") - 1 + domain.len
@@ -1094,7 +1116,7 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     p = ngx_pnalloc(cf->pool, len);
     if (p == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     cookie->attrs.data = p;
@@ -1121,17 +1143,15 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cookie->attrs.len = p - cookie->attrs.data;
 
-    lcf->cookie = cookie;
-
-    return NGX_CONF_OK;
+    return cookie;
 
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid value \"%V\" in \"%V\"",
-                       &value[i], &cmd->name);
+                       "invalid value \"%V\" in \"clicktrack_cookie\"",
+                       &params[i]);
 
-    return NGX_CONF_ERROR;
+    return NULL;
 }
 
 
