@@ -82,8 +82,6 @@ static char *ngx_http_clicktrack_queue(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_clicktrack_max_batch(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clicktrack_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clicktrack_rollup(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -102,10 +100,14 @@ static ngx_int_t ngx_http_clicktrack_param(ngx_str_t *value, char *name,
 static ngx_int_t ngx_http_clicktrack_off(ngx_conf_t *cf, ngx_command_t *cmd);
 static char *ngx_http_clicktrack_visitor_hash(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_clicktrack_check_num(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_http_clicktrack_recent_t *ngx_http_clicktrack_make_recent(
     ngx_conf_t *cf, ngx_str_t *key, ngx_uint_t max);
 static ngx_http_clicktrack_rollup_conf_t *ngx_http_clicktrack_make_rollup(
     ngx_conf_t *cf, ngx_str_t *prefix);
+static ngx_http_clicktrack_cookie_t *ngx_http_clicktrack_make_cookie(
+    ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *params, ngx_uint_t n);
 
 
 static ngx_conf_enum_t  ngx_http_clicktrack_ip_modes[] = {
@@ -118,6 +120,11 @@ static ngx_conf_enum_t  ngx_http_clicktrack_ip_modes[] = {
 
 static ngx_conf_post_t  ngx_http_clicktrack_visitor_hash_post = {
     ngx_http_clicktrack_visitor_hash
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_clicktrack_max_batch_bounds = {
+    ngx_http_clicktrack_check_num, 1, 10000
 };
 
 
@@ -237,10 +244,10 @@ static ngx_command_t  ngx_http_clicktrack_commands[] = {
 
     { ngx_string("clicktrack_max_batch"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_clicktrack_max_batch,
+      ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_clicktrack_loc_conf_t, max_batch),
-      NULL },
+      &ngx_http_clicktrack_max_batch_bounds },
 
     { ngx_string("clicktrack_queue"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -384,6 +391,11 @@ ngx_http_clicktrack_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->shutdown_timeout, 2000);
     ngx_conf_init_ptr_value(mcf->spool, NULL);
 
+    if (mcf->redis != NULL) {
+        ngx_conf_init_msec_value(mcf->redis->connect_timeout, 1000);
+        ngx_conf_init_msec_value(mcf->redis->command_timeout, 5000);
+    }
+
     if (mcf->redis == NULL && mcf->user_file != NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"%V\" in %s:%ui requires \"clicktrack_redis\" "
@@ -440,6 +452,7 @@ ngx_http_clicktrack_create_loc_conf(ngx_conf_t *cf)
     conf->origin = NGX_CONF_UNSET_UINT;
     conf->max_body = NGX_CONF_UNSET_SIZE;
     conf->max_batch = NGX_CONF_UNSET_UINT;
+    conf->stream_key = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -452,7 +465,6 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clicktrack_loc_conf_t *conf = child;
 
     ngx_str_t                         key;
-    ngx_http_clicktrack_cookie_t     *cookie;
     ngx_http_clicktrack_main_conf_t  *mcf;
 
     if (conf->list == NGX_CONF_UNSET_PTR) {
@@ -530,16 +542,14 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->cookie == NGX_CONF_UNSET_PTR) {
 
         if (prev->cookie == NGX_CONF_UNSET_PTR) {
-            cookie = ngx_palloc(cf->pool, sizeof(ngx_http_clicktrack_cookie_t));
-            if (cookie == NULL) {
+            ngx_str_set(&key, NGX_HTTP_CLICKTRACK_DEFAULT_COOKIE);
+
+            /* the directive's defaults: no parameters */
+
+            prev->cookie = ngx_http_clicktrack_make_cookie(cf, &key, NULL, 0);
+            if (prev->cookie == NULL) {
                 return NGX_CONF_ERROR;
             }
-
-            ngx_str_set(&cookie->name, NGX_HTTP_CLICKTRACK_DEFAULT_COOKIE);
-            ngx_str_set(&cookie->attrs,
-                        "; Max-Age=31536000; Path=/; SameSite=Lax");
-
-            prev->cookie = cookie;
         }
 
         conf->cookie = prev->cookie;
@@ -576,6 +586,10 @@ ngx_http_clicktrack_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->max_body, prev->max_body, 16 * 1024);
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 50);
+
+    /* an "if" in a stream location reads the location's stream */
+
+    ngx_conf_merge_uint_value(conf->stream_key, prev->stream_key, 0);
 
     return ngx_http_clicktrack_stream_merge(cf,
                ngx_http_conf_get_module_main_conf(cf,
@@ -683,8 +697,8 @@ ngx_http_clicktrack_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     rcf->name = value[1];
-    rcf->connect_timeout = 1000;
-    rcf->command_timeout = 5000;
+    rcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    rcf->command_timeout = NGX_CONF_UNSET_MSEC;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -943,12 +957,8 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_clicktrack_loc_conf_t *lcf = conf;
 
-    u_char                        *p;
-    size_t                         len;
-    time_t                         max_age;
-    ngx_str_t                     *value, param, domain, path, samesite;
-    ngx_uint_t                     i, secure, httponly;
-    ngx_http_clicktrack_cookie_t  *cookie;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
 
     if (lcf->cookie != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -977,6 +987,33 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    lcf->cookie = ngx_http_clicktrack_make_cookie(cf, &value[1], &value[2],
+                                                  cf->args->nelts - 2);
+    if (lcf->cookie == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The cookie NAME with its parameters (n of them, none for the default),
+ * its attributes written once: the defaults of clicktrack_cookie live
+ * here only.  NULL: no memory, or a bad parameter, logged.
+ */
+
+static ngx_http_clicktrack_cookie_t *
+ngx_http_clicktrack_make_cookie(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *params, ngx_uint_t n)
+{
+    u_char                        *p;
+    size_t                         len;
+    time_t                         max_age;
+    ngx_str_t                      param, domain, path, samesite;
+    ngx_uint_t                     i, secure, httponly;
+    ngx_http_clicktrack_cookie_t  *cookie;
+
     max_age = 365 * 24 * 60 * 60;
     ngx_str_null(&domain);
     ngx_str_set(&path, "/");
@@ -984,9 +1021,9 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     secure = 0;
     httponly = 0;
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for (i = 0; i < n; i++) {
 
-        if (ngx_http_clicktrack_param(&value[i], "max_age", &param)
+        if (ngx_http_clicktrack_param(&params[i], "max_age", &param)
             == NGX_OK)
         {
             max_age = ngx_parse_time(&param, 1);
@@ -997,7 +1034,7 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_http_clicktrack_param(&value[i], "domain", &param)
+        if (ngx_http_clicktrack_param(&params[i], "domain", &param)
             == NGX_OK)
         {
             if (param.len == 0 || ngx_strlchr(param.data,
@@ -1010,7 +1047,7 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_http_clicktrack_param(&value[i], "path", &param) == NGX_OK) {
+        if (ngx_http_clicktrack_param(&params[i], "path", &param) == NGX_OK) {
             if (param.len == 0 || param.data[0] != '/'
                 || ngx_strlchr(param.data, param.data + param.len, ';'))
             {
@@ -1021,7 +1058,7 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_http_clicktrack_param(&value[i], "samesite", &param)
+        if (ngx_http_clicktrack_param(&params[i], "samesite", &param)
             == NGX_OK)
         {
             if (param.len == 3 && ngx_strncmp(param.data, "lax", 3) == 0) {
@@ -1044,34 +1081,34 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strcmp(value[i].data, "secure") == 0) {
+        if (ngx_strcmp(params[i].data, "secure") == 0) {
             secure = 1;
             continue;
         }
 
-        if (ngx_strcmp(value[i].data, "httponly") == 0) {
+        if (ngx_strcmp(params[i].data, "httponly") == 0) {
             httponly = 1;
             continue;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown parameter \"%V\" in \"%V\"",
-                           &value[i], &cmd->name);
-        return NGX_CONF_ERROR;
+                           "unknown parameter \"%V\" in "
+                           "\"clicktrack_cookie\"", &params[i]);
+        return NULL;
     }
 
     if (samesite.len == 4 && !secure) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "\"%V\" with samesite=none and without secure: "
-                           "browsers reject such a cookie", &cmd->name);
+                           "\"clicktrack_cookie\" with samesite=none and "
+                           "without secure: browsers reject such a cookie");
     }
 
     cookie = ngx_palloc(cf->pool, sizeof(ngx_http_clicktrack_cookie_t));
     if (cookie == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    cookie->name = value[1];
+    cookie->name = *name;
 
     len = sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
           + sizeof("; Domain=") - 1 + domain.len
@@ -1081,7 +1118,7 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     p = ngx_pnalloc(cf->pool, len);
     if (p == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     cookie->attrs.data = p;
@@ -1108,17 +1145,15 @@ ngx_http_clicktrack_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cookie->attrs.len = p - cookie->attrs.data;
 
-    lcf->cookie = cookie;
-
-    return NGX_CONF_OK;
+    return cookie;
 
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid value \"%V\" in \"%V\"",
-                       &value[i], &cmd->name);
+                       "invalid value \"%V\" in \"clicktrack_cookie\"",
+                       &params[i]);
 
-    return NGX_CONF_ERROR;
+    return NULL;
 }
 
 
@@ -1295,13 +1330,14 @@ ngx_http_clicktrack_queue(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t   *value, param;
     ngx_uint_t   i;
 
-    if (mcf->queue_size != NGX_CONF_UNSET_SIZE) {
+    if (mcf->queue_size != NGX_CONF_UNSET_SIZE
+        || mcf->queue_batch != NGX_CONF_UNSET_UINT
+        || mcf->queue_flush != NGX_CONF_UNSET_MSEC)
+    {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-
-    mcf->queue_size = 16 * 1024 * 1024;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -1356,30 +1392,24 @@ ngx_http_clicktrack_queue(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* clicktrack_ip full | anonymize | off, named in the error */
+/*
+ * clicktrack_ip full | anonymize | off: the stock enum slot, which logs
+ * the value it does not know; the error names the set too
+ */
 
 static char *
 ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+    char       *rv;
+    ngx_str_t  *value;
 
-    ngx_str_t        *value;
-    ngx_conf_enum_t  *e;
+    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
 
-    if (lcf->ip != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
+    if (rv != NGX_CONF_ERROR) {
+        return rv;
     }
 
     value = cf->args->elts;
-
-    for (e = cmd->post; e->name.len; e++) {
-        if (e->name.len == value[1].len
-            && ngx_strcmp(e->name.data, value[1].data) == 0)
-        {
-            lcf->ip = e->value;
-            return NGX_CONF_OK;
-        }
-    }
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\": "
@@ -1389,35 +1419,31 @@ ngx_http_clicktrack_ip(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* clicktrack_max_batch N, 1 to 10000 */
+/*
+ * The post handler of a number slot with bounds (ngx_conf_num_bounds_t),
+ * as ngx_conf_check_num_bounds() but naming the value and the directive
+ */
 
 static char *
-ngx_http_clicktrack_max_batch(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+ngx_http_clicktrack_check_num(ngx_conf_t *cf, void *post, void *data)
 {
-    ngx_http_clicktrack_loc_conf_t *lcf = conf;
+    ngx_conf_num_bounds_t  *bounds = post;
+    ngx_int_t              *np = data;
 
-    ngx_int_t   n;
     ngx_str_t  *value;
 
-    if (lcf->max_batch != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
+    if (*np >= bounds->low && *np <= bounds->high) {
+        return NGX_CONF_OK;
     }
 
     value = cf->args->elts;
 
-    n = ngx_atoi(value[1].data, value[1].len);
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\": "
+                       "a number from %i to %i",
+                       &value[1], &value[0], bounds->low, bounds->high);
 
-    if (n == NGX_ERROR || n < 1 || n > 10000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\": "
-                           "a number from 1 to 10000", &value[1], &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    lcf->max_batch = (ngx_uint_t) n;
-
-    return NGX_CONF_OK;
+    return NGX_CONF_ERROR;
 }
 
 

@@ -210,6 +210,7 @@ typedef struct {
     ngx_str_t                        stats_prefix;  /* clicktrack_stats */
     u_char                          *stats_file;   /* where, for nginx -t */
     ngx_uint_t                       stats_line;
+    ngx_uint_t                       stream_key;  /* in mcf->stream->keys */
 } ngx_http_clicktrack_loc_conf_t;
 
 

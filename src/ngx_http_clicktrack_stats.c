@@ -11,6 +11,7 @@
 #include "ngx_http_clicktrack_stats.h"
 #include "ngx_http_clicktrack_rollup.h"
 #include "ngx_http_clicktrack_record.h"
+#include "ngx_http_clicktrack_beacon.h"
 
 
 /*
@@ -48,21 +49,18 @@ ngx_http_clicktrack_stats_handler(ngx_http_request_t *r)
 {
     char                             *fault;
     ngx_int_t                         rc;
-    ngx_table_elt_t                  *h;
+    ngx_str_t                         allow;
     ngx_pool_cleanup_t               *cln;
     ngx_http_clicktrack_stats_ctx_t  *ctx;
     ngx_http_clicktrack_loc_conf_t   *lcf;
     ngx_http_clicktrack_main_conf_t  *mcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        ngx_str_set(&allow, "GET, HEAD");
+
+        if (ngx_http_clicktrack_add_header(r, "Allow", &allow) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, HEAD");
 
         return ngx_http_clicktrack_stats_fault(r, NGX_HTTP_NOT_ALLOWED,
                                                "method not allowed");
@@ -554,30 +552,25 @@ ngx_http_clicktrack_stats_day_text(u_char *p, ngx_int_t day)
 }
 
 
+/*
+ * Every whole answer of the stats API, 200s and errors: not to be
+ * stored, through the module's one response helper (which keeps the
+ * type alone in content_type_len for "text/csv; charset=utf-8").
+ */
+
 ngx_int_t
 ngx_http_clicktrack_stats_send(ngx_http_request_t *r, ngx_uint_t status,
     char *type, ngx_str_t *body)
 {
-    ngx_str_t                  ct;
-    ngx_table_elt_t           *h;
-    ngx_http_complex_value_t   cv;
+    ngx_str_t  cc;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    ngx_str_set(&cc, "no-store");
+
+    if (ngx_http_clicktrack_add_header(r, "Cache-Control", &cc) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-
-    ct.data = (u_char *) type;
-    ct.len = ngx_strlen(type);
-
-    ngx_memzero(&cv, sizeof(ngx_http_complex_value_t));
-    cv.value = *body;
-
-    return ngx_http_send_response(r, status, &ct, &cv);
+    return ngx_http_clicktrack_send(r, status, type, body);
 }
 
 
@@ -607,7 +600,6 @@ ngx_http_clicktrack_stats_unavailable(ngx_http_clicktrack_stats_ctx_t *ctx)
 {
     ngx_str_t             v;
     ngx_msec_t            retry, left;
-    ngx_table_elt_t      *h;
     ngx_http_request_t   *r;
 
     r = ctx->request;
@@ -629,18 +621,17 @@ ngx_http_clicktrack_stats_unavailable(ngx_http_clicktrack_stats_ctx_t *ctx)
     }
 
     v.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    h = ngx_list_push(&r->headers_out.headers);
-
-    if (v.data == NULL || h == NULL) {
+    if (v.data == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     v.len = ngx_sprintf(v.data, "%M", (retry + 999) / 1000) - v.data;
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    h->value = v;
+    if (ngx_http_clicktrack_add_header(r, "Retry-After", &v) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     ngx_http_finalize_request(r,
                  ngx_http_clicktrack_stats_fault(r,

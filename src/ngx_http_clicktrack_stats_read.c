@@ -11,6 +11,7 @@
 #include "ngx_http_clicktrack_stats.h"
 #include "ngx_http_clicktrack_rollup.h"
 #include "ngx_http_clicktrack_record.h"
+#include "ngx_http_clicktrack_beacon.h"
 
 
 /*
@@ -1021,7 +1022,6 @@ ngx_http_clicktrack_stats_csv(ngx_http_clicktrack_stats_ctx_t *ctx,
     size_t                             size;
     ngx_str_t                          v;
     ngx_uint_t                         i, k;
-    ngx_table_elt_t                   *h;
     ngx_array_t                       *rows;
     ngx_http_clicktrack_stats_row_t   *row;
     ngx_http_clicktrack_stats_range_t *rg;
@@ -1115,16 +1115,8 @@ ngx_http_clicktrack_stats_csv(ngx_http_clicktrack_stats_ctx_t *ctx,
     p = ngx_cpymem(p, ".csv\"", 5);
     v.len = p - v.data;
 
-    h = ngx_list_push(&ctx->request->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Content-Disposition");
-    h->value = v;
-
-    return NGX_OK;
+    return ngx_http_clicktrack_add_header(ctx->request,
+                                          "Content-Disposition", &v);
 }
 
 

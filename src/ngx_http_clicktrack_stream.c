@@ -38,10 +38,8 @@ ngx_http_clicktrack_stream_handler(ngx_http_request_t *r)
 {
     char                              *fault;
     ngx_int_t                          rc;
-    ngx_uint_t                         i;
-    ngx_str_t                          allow, *key;
+    ngx_str_t                          allow;
     ngx_pool_cleanup_t                *cln;
-    ngx_http_clicktrack_stream_t      *st;
     ngx_http_clicktrack_stream_hub_t  *hub;
     ngx_http_clicktrack_stream_ctx_t  *ctx;
     ngx_http_clicktrack_loc_conf_t    *lcf;
@@ -82,24 +80,8 @@ ngx_http_clicktrack_stream_handler(ngx_http_request_t *r)
     mcf = ngx_http_get_module_main_conf(r, ngx_http_clicktrack_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_clicktrack_module);
 
-    st = mcf->stream;
-    key = st->keys.elts;
-
-    for (i = 0; i < st->keys.nelts; i++) {
-        if (key[i].len == lcf->recent->key.len
-            && ngx_strncmp(key[i].data, lcf->recent->key.data, key[i].len)
-               == 0)
-        {
-            break;
-        }
-    }
-
-    if (i == st->keys.nelts) {
-        /* every stream location's key was noted when merging */
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->key = i;
+    /* the location's stream among the hub's, found when merging */
+    ctx->key = lcf->stream_key;
 
     hub = ngx_http_clicktrack_stream_hub(mcf);
     if (hub == NULL) {
@@ -739,6 +721,7 @@ ngx_http_clicktrack_stream_merge(ngx_conf_t *cf,
             && ngx_strncmp(key[i].data, lcf->recent->key.data, key[i].len)
                == 0)
         {
+            lcf->stream_key = i;
             return NGX_CONF_OK;
         }
     }
@@ -749,6 +732,7 @@ ngx_http_clicktrack_stream_merge(ngx_conf_t *cf,
     }
 
     *key = lcf->recent->key;
+    lcf->stream_key = mcf->stream->keys.nelts - 1;
 
     return NGX_CONF_OK;
 }

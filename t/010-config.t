@@ -85,6 +85,43 @@ qr/invalid value "0" in "clicktrack_max_batch": a number from 1 to 10000/
 
 
 
+=== TEST 6.2: a batch limit over the top
+--- http_config
+    clicktrack_redis 127.0.0.1:6379;
+    clicktrack_max_batch 10001;
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/invalid value "10001" in "clicktrack_max_batch": a number from 1 to 10000/
+
+
+
+=== TEST 6.3: clicktrack_max_batch that is no number (the stock number slot)
+--- http_config
+    clicktrack_redis 127.0.0.1:6379;
+    clicktrack_max_batch many;
+--- request
+GET /
+--- must_die
+--- error_log
+"clicktrack_max_batch" directive invalid number
+
+
+
+=== TEST 6.4: clicktrack_max_batch twice on one level
+--- http_config
+    clicktrack_redis 127.0.0.1:6379;
+    clicktrack_max_batch 10;
+    clicktrack_max_batch 20;
+--- request
+GET /
+--- must_die
+--- error_log
+"clicktrack_max_batch" directive is duplicate
+
+
+
 === TEST 7.1: clicktrack_queue size=1k
 --- http_config
     clicktrack_redis 127.0.0.1:6379;
@@ -130,6 +167,19 @@ GET /
 --- must_die
 --- error_log
 unknown parameter "bytes=1m" in "clicktrack_queue"
+
+
+
+=== TEST 7.5: clicktrack_queue twice, with other parameters each time
+--- http_config
+    clicktrack_redis 127.0.0.1:6379;
+    clicktrack_queue batch=5;
+    clicktrack_queue flush=1s;
+--- request
+GET /
+--- must_die
+--- error_log
+"clicktrack_queue" directive is duplicate
 
 
 
@@ -240,6 +290,19 @@ GET /
 --- must_die
 --- error_log
 invalid value "partial" in "clicktrack_ip": full, anonymize or off
+
+
+
+=== TEST 16.2: clicktrack_ip twice on one level
+--- http_config
+    clicktrack_redis 127.0.0.1:6379;
+    clicktrack_ip full;
+    clicktrack_ip off;
+--- request
+GET /
+--- must_die
+--- error_log
+"clicktrack_ip" directive is duplicate
 
 
 

@@ -135,6 +135,28 @@ sse_expect a three; sse_expect b four; sse_expect a -; sse_expect b -
 
 
 
+=== TEST 8.2: an "if" in a stream location reads that location's key too
+--- config
+    location = /ct { clicktrack_beacon; }
+    location = /ct2 { clicktrack_beacon; clicktrack_recent other:recent; }
+    location = /stream { clicktrack_stream; }
+    location = /stream2 {
+        clicktrack_recent other:recent;
+        clicktrack_stream;
+        if ($arg_x) { set $y 1; }
+    }
+--- request
+GET /ct?l=one
+--- redis_after
+get /ct2?l=two; sleep 0.1;
+sse_open b /stream2?x=1; sse_expect b two;
+get /ct?l=three; get /ct2?l=four;
+sse_expect b four; sse_expect b -
+--- no_error_log
+[error]
+
+
+
 === TEST 9: a ": ping" comment every 15 s when idle, and the stream stays
 --- timeout: 25
 --- request

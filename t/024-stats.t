@@ -278,3 +278,24 @@ cmd ZADD clicktrack:stats:{localhost}:<day>:downloads 1 downloads-1
 --- error_log
 "clicktrack_stats" in
 requires "clicktrack_redis" in the http block
+
+
+
+=== TEST 14: CSV is text/csv to gzip_types and charset_types, one charset
+--- config
+    location = /stats {
+        gzip on;
+        gzip_min_length 1;
+        gzip_types text/csv;
+        charset utf-8;
+        charset_types text/csv;
+        clicktrack_stats;
+    }
+--- more_headers
+Accept-Encoding: gzip
+--- request
+GET /stats?site=localhost&format=csv&table=pages
+--- response_headers
+Content-Type: text/csv; charset=utf-8
+Content-Encoding: gzip
+Cache-Control: no-store
