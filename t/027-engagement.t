@@ -58,7 +58,6 @@ HGET clicktrack:stats:{localhost}:<day>:counts visits_viewed => 3
 HGET clicktrack:stats:{localhost}:<day>:counts visits_multi => 2
 HGET clicktrack:stats:{localhost}:<day>:counts engaged_ms => 120500
 HGET clicktrack:stats:{localhost}:<day>:counts pageviews => 6
-HGET clicktrack:stats:{localhost}:<day>:counts events => 12
 HLEN clicktrack:stats:{localhost}:<day>:sessions => 3
 HGET clicktrack:stats:{localhost}:<day>:sessions session-1 => 1
 HGET clicktrack:stats:{localhost}:<day>:sessions session-3 => 2

@@ -35,6 +35,9 @@ GetOptions('days=i' => \$days, 'prefix=s' => \$prefix, 'site=s' => \$site)
 
 my ($port, $redis_port) = @ARGV;
 
+$port =~ /^\d+$/ && $redis_port =~ /^\d+$/
+    or die "demo-traffic: the ports are numbers\n";
+
 srand(20261207);
 
 my @pages = ('/', '/', '/', '/products.html', '/products.html',
@@ -184,7 +187,8 @@ sub beacon {
 
 # the days before: their rollups, written as the module writes a day
 
-open my $redis, '|-', 'redis-cli', '-p', $redis_port, '--pipe'
+# redis-cli --pipe prints its tally; it exits non-zero on an error reply
+open my $redis, '|-', "redis-cli -p $redis_port --pipe > /dev/null"
     or die "demo-traffic: redis-cli: $!\n";
 
 sub command {

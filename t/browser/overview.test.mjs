@@ -150,7 +150,20 @@ before(async () => {
     await beacon('blog.example', 't=pageview&v=visitor-z1&s=session-z1'
         + '&u=https://blog.example/post');
 
+    // xss.example: markup in every table a beacon can write into
+    const q = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content',
+               'utm_term'].map((n) => `${n}=${encodeURIComponent(XSS)}`);
+    await beacon('xss.example', 't=pageview&v=visitor-x1&s=session-x1&u='
+        + encodeURIComponent(`https://xss.example/${XSS}?${q.join('&')}`)
+        + `&r=${encodeURIComponent(`https://${XSS}.example/`)}`,
+        { 'X-Country': XSS });
+    await beacon('xss.example', 't=click&c=outbound&v=visitor-x1'
+        + `&l=${encodeURIComponent(XSS)}`);
+    await beacon('xss.example', 't=click&c=download&v=visitor-x1'
+        + `&l=${encodeURIComponent(XSS)}`);
+
     await until('site=shop.example', (a) => a.totals.events === 9);
+    await until('site=xss.example', (a) => a.totals.events === 3);
     await until('site=blog.example', (a) => a.totals.pageviews === 1);
 
     // shop.example yesterday, written as the rollups keep a day: two
@@ -211,7 +224,7 @@ test('it opens on today\'s overview of the busiest site', async () => {
     const s = await shown();
     assert.equal(s.site, 'shop.example');
     assert.deepEqual(await page.locator('#site option').allTextContents(),
-                     ['shop.example', 'blog.example']);
+                     ['shop.example', 'xss.example', 'blog.example']);
     assert.deepEqual(s.totals, {
         visitors: '3', visits: '3', pageviews: '4',
         per_visit: '1.33',              // 4 / 3
@@ -253,6 +266,25 @@ test('every table shows the traffic sent, as text', async () => {
     assert.equal(await page.locator('#overview img').count(), 0);
     await sleep(200);
     assert.equal(dialogs, 0);
+});
+
+test('markup in every table is shown as text, and nothing runs',
+     async () => {
+    await page.goto(`${base}/clicktrack/dashboard?site=xss.example`);
+    await drawn(today);
+    const t = (await shown()).tables;
+    for (const name of ['pages', 'referrers', 'utm_source', 'utm_medium',
+                        'utm_campaign', 'utm_content', 'utm_term',
+                        'countries', 'labels', 'outbound', 'downloads']) {
+        assert.ok(t[name][0][0].includes(XSS.toLowerCase())
+                  || t[name][0][0].includes(XSS), `${name}: ${t[name]}`);
+    }
+    assert.equal(await page.locator('#overview img').count(), 0);
+    await sleep(300);
+    assert.equal(dialogs, 0);
+    assert.deepEqual(consoleErrors, []);
+    await page.goto(`${base}/clicktrack/dashboard`);
+    await drawn(today);
 });
 
 test('each table and the series have a CSV link that downloads it',
