@@ -39,6 +39,10 @@
 
 #define NGX_HTTP_CLICKTRACK_ROLLUP_HASH     4096    /* a power of two */
 
+/* the multipliers of the names' hash (ngx_http_clicktrack_rollup_hash()) */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_K1       0x9e3779b97f4a7c15ULL
+#define NGX_HTTP_CLICKTRACK_ROLLUP_K2       0xff51afd7ed558ccdULL
+
 /* one engage counts for at most an hour of visible time (milliseconds) */
 #define NGX_HTTP_CLICKTRACK_ROLLUP_ENGAGE   3600000
 
@@ -82,7 +86,7 @@ struct ngx_http_clicktrack_rollup_entry_s {
     ngx_http_clicktrack_rollup_entry_t   *next;     /* in its table */
     ngx_http_clicktrack_rollup_bucket_t  *bucket;
     ngx_uint_t                            table;
-    ngx_uint_t                            hash;
+    uint64_t                              hash;
     ngx_uint_t                            count;
     ngx_str_t                             name;
 };
@@ -103,6 +107,9 @@ struct ngx_http_clicktrack_rollup_bucket_s {
 
     ngx_http_clicktrack_rollup_entry_t   *tables[NGX_HTTP_CLICKTRACK_T_MAX];
     ngx_uint_t                            n[NGX_HTTP_CLICKTRACK_T_MAX];
+
+    /* the events table's "pageview", once it is there */
+    ngx_http_clicktrack_rollup_entry_t   *pageview;
 };
 
 
@@ -166,6 +173,11 @@ struct ngx_http_clicktrack_rollup_s {
 static void ngx_http_clicktrack_rollup_table(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
     ngx_uint_t table, u_char *data, size_t len);
+static ngx_http_clicktrack_rollup_entry_t *ngx_http_clicktrack_rollup_entry(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
+    ngx_uint_t table, u_char *data, size_t len, uint64_t key);
+static ngx_inline uint64_t ngx_http_clicktrack_rollup_hash(u_char *p,
+    size_t len);
 static ngx_http_clicktrack_rollup_bucket_t *ngx_http_clicktrack_rollup_bucket(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_conf_t *conf,
     ngx_str_t *site);
@@ -368,9 +380,11 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_common_t *common)
 {
     u_char                               *buf;
+    uint64_t                              key;
     ngx_str_t                             path, query, host, value;
     ngx_uint_t                            i, pageview;
     ngx_http_clicktrack_ua_t              ua;
+    ngx_http_clicktrack_rollup_entry_t   *e;
     ngx_http_clicktrack_rollup_bucket_t  *b;
 
     if (common->host.len == 0) {
@@ -389,25 +403,47 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     b->events++;
     b->pageviews += pageview;
 
-    ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_EVENTS,
-                                     ev->type.data, ev->type.len);
+    /* the type: most are pageviews, whose entry the bucket keeps */
+
+    if (pageview && b->pageview) {
+        b->pageview->count++;
+
+    } else {
+        e = ngx_http_clicktrack_rollup_entry(ru, b,
+                                   NGX_HTTP_CLICKTRACK_T_EVENTS,
+                                   ev->type.data, ev->type.len,
+                                   ngx_http_clicktrack_rollup_hash(
+                                       ev->type.data, ev->type.len));
+        if (pageview) {
+            b->pageview = e;
+        }
+    }
 
     if (ev->visitor.len) {
         ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_VISITORS,
                                          ev->visitor.data, ev->visitor.len);
     }
 
+    /* the session's hash serves both its tables */
+
+    key = 0;
+
     if (ev->session.len) {
-        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_VISITS,
-                                         ev->session.data, ev->session.len);
+        key = ngx_http_clicktrack_rollup_hash(ev->session.data,
+                                              ev->session.len);
+
+        (void) ngx_http_clicktrack_rollup_entry(ru, b,
+                                                NGX_HTTP_CLICKTRACK_T_VISITS,
+                                                ev->session.data,
+                                                ev->session.len, key);
     }
 
     if (pageview) {
         if (ev->session.len) {
-            ngx_http_clicktrack_rollup_table(ru, b,
-                                             NGX_HTTP_CLICKTRACK_T_SESSIONS,
-                                             ev->session.data,
-                                             ev->session.len);
+            (void) ngx_http_clicktrack_rollup_entry(ru, b,
+                                                NGX_HTTP_CLICKTRACK_T_SESSIONS,
+                                                ev->session.data,
+                                                ev->session.len, key);
         }
 
         ngx_http_clicktrack_url_path(&ev->url, &path);
@@ -572,17 +608,33 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
 }
 
 
-/* one more of NAME in a bucket's table; a new name is copied */
+/* one more of NAME in a bucket's table */
 
 static void
 ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
     size_t len)
 {
-    ngx_uint_t                           hash;
+    (void) ngx_http_clicktrack_rollup_entry(ru, b, table, data, len,
+                                    ngx_http_clicktrack_rollup_hash(data, len));
+}
+
+
+/*
+ * One more of NAME, whose ngx_http_clicktrack_rollup_hash() is KEY, in a
+ * bucket's table: its entry, a new name copied; NULL when it could not be
+ * kept (counted).
+ */
+
+static ngx_http_clicktrack_rollup_entry_t *
+ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
+    size_t len, uint64_t key)
+{
+    uint64_t                             hash;
     ngx_http_clicktrack_rollup_entry_t  *e, **slot;
 
-    hash = ngx_hash_key(data, len) ^ ((uintptr_t) b >> 4) ^ (table << 20);
+    hash = key ^ ((uintptr_t) b >> 4) ^ (table * NGX_HTTP_CLICKTRACK_ROLLUP_K1);
     slot = &ru->hash[hash & (NGX_HTTP_CLICKTRACK_ROLLUP_HASH - 1)];
 
     for (e = *slot; e; e = e->hnext) {
@@ -590,20 +642,20 @@ ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
             && e->name.len == len && ngx_memcmp(e->name.data, data, len) == 0)
         {
             e->count++;
-            return;
+            return e;
         }
     }
 
     if (ru->entries >= NGX_HTTP_CLICKTRACK_ROLLUP_ENTRIES) {
         ngx_http_clicktrack_rollup_drop(ru, 1);
-        return;
+        return NULL;
     }
 
     e = ngx_http_clicktrack_rollup_alloc(ru,
                             sizeof(ngx_http_clicktrack_rollup_entry_t) + len);
     if (e == NULL) {
         ngx_http_clicktrack_rollup_drop(ru, 1);
-        return;
+        return NULL;
     }
 
     e->name.data = (u_char *) (e + 1);
@@ -624,6 +676,54 @@ ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
 
     ru->entries++;
     ngx_http_clicktrack_share->rollup_held++;
+
+    return e;
+}
+
+
+/*
+ * The hash of a name, a word at a time: a multiply per 8 bytes (the last
+ * word overlaps the one before it), and a final mix so that every byte
+ * reaches the low bits, which pick the slot.  Only the lookup uses it:
+ * nothing sent depends on it.
+ */
+
+static ngx_inline uint64_t
+ngx_http_clicktrack_rollup_hash(u_char *p, size_t len)
+{
+    size_t    n;
+    uint32_t  lo, hi;
+    uint64_t  h, w;
+
+    h = len * NGX_HTTP_CLICKTRACK_ROLLUP_K1;
+
+    if (len >= 8) {
+        for (n = len; n > 8; n -= 8, p += 8) {
+            ngx_memcpy(&w, p, 8);
+            h = (h ^ w) * NGX_HTTP_CLICKTRACK_ROLLUP_K1;
+            h ^= h >> 32;
+        }
+
+        ngx_memcpy(&w, p + n - 8, 8);
+
+    } else if (len >= 4) {
+        ngx_memcpy(&lo, p, 4);
+        ngx_memcpy(&hi, p + len - 4, 4);
+        w = (uint64_t) hi << 32 | lo;
+
+    } else if (len) {
+        w = (uint64_t) p[0] << 16 | (uint64_t) p[len >> 1] << 8 | p[len - 1];
+
+    } else {
+        w = 0;
+    }
+
+    h = (h ^ w) * NGX_HTTP_CLICKTRACK_ROLLUP_K1;
+    h ^= h >> 32;
+    h *= NGX_HTTP_CLICKTRACK_ROLLUP_K2;
+    h ^= h >> 29;
+
+    return h;
 }
 
 
