@@ -43,6 +43,14 @@
 #define NGX_HTTP_CLICKTRACK_ROLLUP_K1       0x9e3779b97f4a7c15ULL
 #define NGX_HTTP_CLICKTRACK_ROLLUP_K2       0xff51afd7ed558ccdULL
 
+/*
+ * The User-Agents classified, a direct-mapped cache of this many (a power
+ * of two), each up to this many bytes (longer ones are classified every
+ * time): 32 KB of copies per worker.
+ */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS     64
+#define NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN  512
+
 /* one engage counts for at most an hour of visible time (milliseconds) */
 #define NGX_HTTP_CLICKTRACK_ROLLUP_ENGAGE   3600000
 
@@ -79,6 +87,26 @@ typedef struct ngx_http_clicktrack_rollup_window_s
     ngx_http_clicktrack_rollup_window_t;
 typedef struct ngx_http_clicktrack_rollup_bucket_s
     ngx_http_clicktrack_rollup_bucket_t;
+
+
+/*
+ * A User-Agent, its three names and their hashes, for as long as no other
+ * takes its slot; and those names' entries (browsers, os, devices) in one
+ * bucket of one window, which later pageviews of that bucket count
+ * without a lookup.
+ */
+
+typedef struct {
+    uint64_t                              key;      /* the hash of data */
+    size_t                                len;
+    u_char                               *data;
+    ngx_http_clicktrack_ua_t              ua;       /* browser NULL: none */
+    uint64_t                              hash[3];
+
+    ngx_uint_t                            window;   /* ru->windows then */
+    ngx_http_clicktrack_rollup_bucket_t  *bucket;
+    ngx_http_clicktrack_rollup_entry_t   *entry[3];
+} ngx_http_clicktrack_rollup_agent_t;
 
 
 struct ngx_http_clicktrack_rollup_entry_s {
@@ -140,6 +168,11 @@ struct ngx_http_clicktrack_rollup_s {
     ngx_msec_t                            window;
     ngx_event_t                           timer;
 
+    /* the windows ended so far: which one an agent's entries are of */
+    ngx_uint_t                            windows;
+
+    ngx_http_clicktrack_rollup_agent_t   *agents;
+
     /* the windows kept while Redis is away, oldest first */
     ngx_http_clicktrack_rollup_window_t  *pending;
     ngx_http_clicktrack_rollup_window_t **pending_last;
@@ -178,6 +211,11 @@ static ngx_http_clicktrack_rollup_entry_t *ngx_http_clicktrack_rollup_entry(
     ngx_uint_t table, u_char *data, size_t len, uint64_t key);
 static ngx_inline uint64_t ngx_http_clicktrack_rollup_hash(u_char *p,
     size_t len);
+static ngx_inline ngx_uint_t ngx_http_clicktrack_rollup_same(u_char *a,
+    u_char *b, size_t len);
+static void ngx_http_clicktrack_rollup_devices(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
+    ngx_str_t *text);
 static ngx_http_clicktrack_rollup_bucket_t *ngx_http_clicktrack_rollup_bucket(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_conf_t *conf,
     ngx_str_t *site);
@@ -277,7 +315,8 @@ ngx_int_t
 ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
     ngx_http_clicktrack_main_conf_t *mcf)
 {
-    u_char                         digest[20];
+    u_char                         digest[20], *buf;
+    ngx_uint_t                     i;
     ngx_sha1_t                     sha1;
     ngx_http_clicktrack_rollup_t  *ru;
 
@@ -290,6 +329,22 @@ ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
                                         * sizeof(void *));
     if (ru->hash == NULL) {
         return NGX_ERROR;
+    }
+
+    ru->agents = ngx_pcalloc(cycle->pool, NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS
+                                 * sizeof(ngx_http_clicktrack_rollup_agent_t));
+    if (ru->agents == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf = ngx_palloc(cycle->pool, NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS
+                                  * NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS; i++) {
+        ru->agents[i].data = buf + i * NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN;
     }
 
     ngx_sha1_init(&sha1);
@@ -383,7 +438,6 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     uint64_t                              key;
     ngx_str_t                             path, query, host, value;
     ngx_uint_t                            i, pageview;
-    ngx_http_clicktrack_ua_t              ua;
     ngx_http_clicktrack_rollup_entry_t   *e;
     ngx_http_clicktrack_rollup_bucket_t  *b;
 
@@ -450,13 +504,7 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
         ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_PAGES,
                                          path.data, path.len);
 
-        ngx_http_clicktrack_ua_classify(&common->ua, &ua);
-        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_BROWSERS,
-                                         ua.browser->data, ua.browser->len);
-        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_OS,
-                                         ua.os->data, ua.os->len);
-        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_DEVICES,
-                                         ua.device->data, ua.device->len);
+        ngx_http_clicktrack_rollup_devices(ru, b, &common->ua);
 
         /* no referrer, or one of the site's own pages: (direct) */
 
@@ -639,7 +687,8 @@ ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
 
     for (e = *slot; e; e = e->hnext) {
         if (e->hash == hash && e->bucket == b && e->table == table
-            && e->name.len == len && ngx_memcmp(e->name.data, data, len) == 0)
+            && e->name.len == len
+            && ngx_http_clicktrack_rollup_same(e->name.data, data, len))
         {
             e->count++;
             return e;
@@ -724,6 +773,138 @@ ngx_http_clicktrack_rollup_hash(u_char *p, size_t len)
     h ^= h >> 29;
 
     return h;
+}
+
+
+/*
+ * Whether two names of LEN bytes are the same, a word at a time: they are
+ * short, and their hashes matched already.
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_clicktrack_rollup_same(u_char *a, u_char *b, size_t len)
+{
+    size_t    n;
+    uint32_t  x4, y4;
+    uint64_t  x, y;
+
+    if (len >= 8) {
+        for (n = len; n > 8; n -= 8, a += 8, b += 8) {
+            ngx_memcpy(&x, a, 8);
+            ngx_memcpy(&y, b, 8);
+
+            if (x != y) {
+                return 0;
+            }
+        }
+
+        ngx_memcpy(&x, a + n - 8, 8);
+        ngx_memcpy(&y, b + n - 8, 8);
+
+        return x == y;
+    }
+
+    if (len >= 4) {
+        ngx_memcpy(&x4, a, 4);
+        ngx_memcpy(&y4, b, 4);
+
+        if (x4 != y4) {
+            return 0;
+        }
+
+        ngx_memcpy(&x4, a + len - 4, 4);
+        ngx_memcpy(&y4, b + len - 4, 4);
+
+        return x4 == y4;
+    }
+
+    for (n = 0; n < len; n++) {
+        if (a[n] != b[n]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * A pageview's browser, system and device.  A User-Agent is classified
+ * once while it keeps its slot of the cache, and its names' entries are
+ * found once per bucket; the entries are the same either way, and so is
+ * what they count.
+ */
+
+static void
+ngx_http_clicktrack_rollup_devices(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_str_t *text)
+{
+    uint64_t                             key;
+    ngx_str_t                           *name[3];
+    ngx_uint_t                           i;
+    ngx_http_clicktrack_ua_t             ua;
+    ngx_http_clicktrack_rollup_agent_t  *a;
+
+    if (text->len > NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN) {
+        ngx_http_clicktrack_ua_classify(text, &ua);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_BROWSERS,
+                                         ua.browser->data, ua.browser->len);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_OS,
+                                         ua.os->data, ua.os->len);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_DEVICES,
+                                         ua.device->data, ua.device->len);
+        return;
+    }
+
+    key = ngx_http_clicktrack_rollup_hash(text->data, text->len);
+    a = &ru->agents[key & (NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS - 1)];
+
+    if (a->ua.browser == NULL || a->key != key || a->len != text->len
+        || (text->len && ngx_memcmp(a->data, text->data, text->len) != 0))
+    {
+        ngx_http_clicktrack_ua_classify(text, &a->ua);
+
+        a->key = key;
+        a->len = text->len;
+
+        if (text->len) {
+            ngx_memcpy(a->data, text->data, text->len);
+        }
+
+        a->hash[0] = ngx_http_clicktrack_rollup_hash(a->ua.browser->data,
+                                                     a->ua.browser->len);
+        a->hash[1] = ngx_http_clicktrack_rollup_hash(a->ua.os->data,
+                                                     a->ua.os->len);
+        a->hash[2] = ngx_http_clicktrack_rollup_hash(a->ua.device->data,
+                                                     a->ua.device->len);
+        a->bucket = NULL;
+    }
+
+    if (a->bucket != b || a->window != ru->windows) {
+        a->bucket = b;
+        a->window = ru->windows;
+        a->entry[0] = NULL;
+        a->entry[1] = NULL;
+        a->entry[2] = NULL;
+    }
+
+    name[0] = a->ua.browser;
+    name[1] = a->ua.os;
+    name[2] = a->ua.device;
+
+    /* the tables follow each other: browsers, os, devices */
+
+    for (i = 0; i < 3; i++) {
+        if (a->entry[i]) {
+            a->entry[i]->count++;
+            continue;
+        }
+
+        a->entry[i] = ngx_http_clicktrack_rollup_entry(ru, b,
+                                        NGX_HTTP_CLICKTRACK_T_BROWSERS + i,
+                                        name[i]->data, name[i]->len,
+                                        a->hash[i]);
+    }
 }
 
 
@@ -893,6 +1074,7 @@ ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
     ru->last = NULL;
     ru->entries = 0;
     ru->bytes = 0;
+    ru->windows++;
 
     ngx_memzero(ru->hash, NGX_HTTP_CLICKTRACK_ROLLUP_HASH * sizeof(void *));
 
