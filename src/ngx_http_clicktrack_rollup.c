@@ -500,7 +500,7 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
                                                 ev->session.len, key);
         }
 
-        ngx_http_clicktrack_url_path(&ev->url, &path);
+        ngx_http_clicktrack_url_parts(&ev->url, &path, &query);
         ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_PAGES,
                                          path.data, path.len);
 
@@ -541,8 +541,6 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
         ngx_http_clicktrack_rollup_table(ru, b,
                                          NGX_HTTP_CLICKTRACK_T_REFERRERS,
                                          host.data, host.len);
-
-        ngx_http_clicktrack_url_query(&ev->url, &query);
 
         /* the decoding buffer only for a query that may hold UTM */
 
