@@ -203,12 +203,16 @@ struct ngx_http_clicktrack_rollup_s {
 };
 
 
-static void ngx_http_clicktrack_rollup_table(
+static ngx_inline void ngx_http_clicktrack_rollup_table(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
     ngx_uint_t table, u_char *data, size_t len);
-static ngx_http_clicktrack_rollup_entry_t *ngx_http_clicktrack_rollup_entry(
+static ngx_inline ngx_http_clicktrack_rollup_entry_t *
+    ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
+    size_t len, uint64_t key);
+static ngx_http_clicktrack_rollup_entry_t *ngx_http_clicktrack_rollup_new(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
-    ngx_uint_t table, u_char *data, size_t len, uint64_t key);
+    ngx_uint_t table, u_char *data, size_t len, uint64_t hash);
 static ngx_inline uint64_t ngx_http_clicktrack_rollup_hash(u_char *p,
     size_t len);
 static ngx_inline ngx_uint_t ngx_http_clicktrack_rollup_same(u_char *a,
@@ -656,7 +660,7 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
 
 /* one more of NAME in a bucket's table */
 
-static void
+static ngx_inline void
 ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
     size_t len)
@@ -669,10 +673,10 @@ ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
 /*
  * One more of NAME, whose ngx_http_clicktrack_rollup_hash() is KEY, in a
  * bucket's table: its entry, a new name copied; NULL when it could not be
- * kept (counted).
+ * kept (counted).  The lookup is inlined, the new entry is not.
  */
 
-static ngx_http_clicktrack_rollup_entry_t *
+static ngx_inline ngx_http_clicktrack_rollup_entry_t *
 ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
     size_t len, uint64_t key)
@@ -693,6 +697,19 @@ ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
         }
     }
 
+    return ngx_http_clicktrack_rollup_new(ru, b, table, data, len, hash);
+}
+
+
+/* a name not yet in the table: its entry, first in its slot of the hash */
+
+static ngx_http_clicktrack_rollup_entry_t *
+ngx_http_clicktrack_rollup_new(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
+    size_t len, uint64_t hash)
+{
+    ngx_http_clicktrack_rollup_entry_t  *e, **slot;
+
     if (ru->entries >= NGX_HTTP_CLICKTRACK_ROLLUP_ENTRIES) {
         ngx_http_clicktrack_rollup_drop(ru, 1);
         return NULL;
@@ -704,6 +721,8 @@ ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
         ngx_http_clicktrack_rollup_drop(ru, 1);
         return NULL;
     }
+
+    slot = &ru->hash[hash & (NGX_HTTP_CLICKTRACK_ROLLUP_HASH - 1)];
 
     e->name.data = (u_char *) (e + 1);
     e->name.len = len;
@@ -730,8 +749,9 @@ ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
 
 /*
  * The hash of a name, a word at a time: a multiply per 8 bytes (the last
- * word overlaps the one before it), and a final mix so that every byte
- * reaches the low bits, which pick the slot.  Only the lookup uses it:
+ * word overlaps the one before it), and a final mix that brings the high
+ * bits, where the multiplies carry every byte, down to the low ones,
+ * which pick the slot.  Only the lookup uses it:
  * nothing sent depends on it.
  */
 
@@ -748,7 +768,6 @@ ngx_http_clicktrack_rollup_hash(u_char *p, size_t len)
         for (n = len; n > 8; n -= 8, p += 8) {
             ngx_memcpy(&w, p, 8);
             h = (h ^ w) * NGX_HTTP_CLICKTRACK_ROLLUP_K1;
-            h ^= h >> 32;
         }
 
         ngx_memcpy(&w, p + n - 8, 8);
