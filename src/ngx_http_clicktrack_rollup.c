@@ -217,6 +217,8 @@ static ngx_inline uint64_t ngx_http_clicktrack_rollup_hash(u_char *p,
     size_t len);
 static ngx_inline ngx_uint_t ngx_http_clicktrack_rollup_same(u_char *a,
     u_char *b, size_t len);
+static ngx_inline ngx_uint_t ngx_http_clicktrack_rollup_upper(u_char *p,
+    size_t len);
 static void ngx_http_clicktrack_rollup_devices(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
     ngx_str_t *text);
@@ -524,13 +526,7 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
         } else {
             /* lowered in a copy only when it has capitals */
 
-            for (i = 0; i < host.len; i++) {
-                if (host.data[i] >= 'A' && host.data[i] <= 'Z') {
-                    break;
-                }
-            }
-
-            if (i < host.len) {
+            if (ngx_http_clicktrack_rollup_upper(host.data, host.len)) {
                 buf = ngx_http_clicktrack_rollup_alloc(ru, host.len);
                 if (buf == NULL) {
                     ngx_http_clicktrack_rollup_drop(ru, 1);
@@ -842,6 +838,47 @@ ngx_http_clicktrack_rollup_same(u_char *a, u_char *b, size_t len)
     }
 
     return 1;
+}
+
+
+/*
+ * Whether a name has a capital letter, a word at a time: a byte's "less
+ * than 'Z' + 1" and "more than 'A' - 1" become its high bit (the bit
+ * trick of "hasbetween", exact for the bytes below 0x80, which are the
+ * only ones tested: a byte at 0x80 or above is masked out).
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_clicktrack_rollup_upper(u_char *p, size_t len)
+{
+    size_t    n;
+    uint64_t  w, x, ones;
+
+    ones = 0x0101010101010101ULL;
+
+    if (len < 8) {
+        for (n = 0; n < len; n++) {
+            if (p[n] >= 'A' && p[n] <= 'Z') {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    for (n = 0; n < len; n += 8) {
+        ngx_memcpy(&w, n + 8 <= len ? p + n : p + len - 8, 8);
+
+        x = w & ones * 127;
+
+        if ((ones * (127 + 'Z' + 1) - x) & ~w & (x + ones * (127 - ('A' - 1)))
+            & ones * 128)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
