@@ -747,8 +747,8 @@ ngx_http_clicktrack_rollup_new(ngx_http_clicktrack_rollup_t *ru,
  * The hash of a name, a word at a time: a multiply per 8 bytes (the last
  * word overlaps the one before it), and a final mix that brings the high
  * bits, where the multiplies carry every byte, down to the low ones,
- * which pick the slot.  Only the lookup uses it:
- * nothing sent depends on it.
+ * which pick the slot.  Only the lookups use it (of the entries, of the
+ * User-Agents): nothing sent depends on it.
  */
 
 static ngx_inline uint64_t
