@@ -39,6 +39,18 @@
 
 #define NGX_HTTP_CLICKTRACK_ROLLUP_HASH     4096    /* a power of two */
 
+/* the multipliers of the names' hash (ngx_http_clicktrack_rollup_hash()) */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_K1       0x9e3779b97f4a7c15ULL
+#define NGX_HTTP_CLICKTRACK_ROLLUP_K2       0xff51afd7ed558ccdULL
+
+/*
+ * The User-Agents classified, a direct-mapped cache of this many (a power
+ * of two), each up to this many bytes (longer ones are classified every
+ * time): 32 KB of copies per worker.
+ */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS     64
+#define NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN  512
+
 /* one engage counts for at most an hour of visible time (milliseconds) */
 #define NGX_HTTP_CLICKTRACK_ROLLUP_ENGAGE   3600000
 
@@ -77,12 +89,32 @@ typedef struct ngx_http_clicktrack_rollup_bucket_s
     ngx_http_clicktrack_rollup_bucket_t;
 
 
+/*
+ * A User-Agent, its three names and their hashes, for as long as no other
+ * takes its slot; and those names' entries (browsers, os, devices) in one
+ * bucket of one window, which later pageviews of that bucket count
+ * without a lookup.
+ */
+
+typedef struct {
+    uint64_t                              key;      /* the hash of data */
+    size_t                                len;
+    u_char                               *data;
+    ngx_http_clicktrack_ua_t              ua;       /* browser NULL: none */
+    uint64_t                              hash[3];
+
+    ngx_uint_t                            window;   /* ru->windows then */
+    ngx_http_clicktrack_rollup_bucket_t  *bucket;
+    ngx_http_clicktrack_rollup_entry_t   *entry[3];
+} ngx_http_clicktrack_rollup_agent_t;
+
+
 struct ngx_http_clicktrack_rollup_entry_s {
     ngx_http_clicktrack_rollup_entry_t   *hnext;    /* in the hash */
     ngx_http_clicktrack_rollup_entry_t   *next;     /* in its table */
     ngx_http_clicktrack_rollup_bucket_t  *bucket;
     ngx_uint_t                            table;
-    ngx_uint_t                            hash;
+    uint64_t                              hash;
     ngx_uint_t                            count;
     ngx_str_t                             name;
 };
@@ -103,6 +135,9 @@ struct ngx_http_clicktrack_rollup_bucket_s {
 
     ngx_http_clicktrack_rollup_entry_t   *tables[NGX_HTTP_CLICKTRACK_T_MAX];
     ngx_uint_t                            n[NGX_HTTP_CLICKTRACK_T_MAX];
+
+    /* the events table's "pageview", once it is there */
+    ngx_http_clicktrack_rollup_entry_t   *pageview;
 };
 
 
@@ -132,6 +167,11 @@ struct ngx_http_clicktrack_rollup_s {
 
     ngx_msec_t                            window;
     ngx_event_t                           timer;
+
+    /* the windows ended so far: which one an agent's entries are of */
+    ngx_uint_t                            windows;
+
+    ngx_http_clicktrack_rollup_agent_t   *agents;
 
     /* the windows kept while Redis is away, oldest first */
     ngx_http_clicktrack_rollup_window_t  *pending;
@@ -163,9 +203,25 @@ struct ngx_http_clicktrack_rollup_s {
 };
 
 
-static void ngx_http_clicktrack_rollup_table(
+static ngx_inline void ngx_http_clicktrack_rollup_table(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
     ngx_uint_t table, u_char *data, size_t len);
+static ngx_inline ngx_http_clicktrack_rollup_entry_t *
+    ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
+    size_t len, uint64_t key);
+static ngx_http_clicktrack_rollup_entry_t *ngx_http_clicktrack_rollup_new(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
+    ngx_uint_t table, u_char *data, size_t len, uint64_t hash);
+static ngx_inline uint64_t ngx_http_clicktrack_rollup_hash(u_char *p,
+    size_t len);
+static ngx_inline ngx_uint_t ngx_http_clicktrack_rollup_same(u_char *a,
+    u_char *b, size_t len);
+static ngx_inline ngx_uint_t ngx_http_clicktrack_rollup_upper(u_char *p,
+    size_t len);
+static void ngx_http_clicktrack_rollup_devices(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
+    ngx_str_t *text);
 static ngx_http_clicktrack_rollup_bucket_t *ngx_http_clicktrack_rollup_bucket(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_conf_t *conf,
     ngx_str_t *site);
@@ -265,7 +321,8 @@ ngx_int_t
 ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
     ngx_http_clicktrack_main_conf_t *mcf)
 {
-    u_char                         digest[20];
+    u_char                         digest[20], *buf;
+    ngx_uint_t                     i;
     ngx_sha1_t                     sha1;
     ngx_http_clicktrack_rollup_t  *ru;
 
@@ -278,6 +335,22 @@ ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
                                         * sizeof(void *));
     if (ru->hash == NULL) {
         return NGX_ERROR;
+    }
+
+    ru->agents = ngx_pcalloc(cycle->pool, NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS
+                                 * sizeof(ngx_http_clicktrack_rollup_agent_t));
+    if (ru->agents == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf = ngx_palloc(cycle->pool, NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS
+                                  * NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS; i++) {
+        ru->agents[i].data = buf + i * NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN;
     }
 
     ngx_sha1_init(&sha1);
@@ -368,9 +441,10 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_common_t *common)
 {
     u_char                               *buf;
+    uint64_t                              key;
     ngx_str_t                             path, query, host, value;
     ngx_uint_t                            i, pageview;
-    ngx_http_clicktrack_ua_t              ua;
+    ngx_http_clicktrack_rollup_entry_t   *e;
     ngx_http_clicktrack_rollup_bucket_t  *b;
 
     if (common->host.len == 0) {
@@ -389,38 +463,54 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     b->events++;
     b->pageviews += pageview;
 
-    ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_EVENTS,
-                                     ev->type.data, ev->type.len);
+    /* the type: most are pageviews, whose entry the bucket keeps */
+
+    if (pageview && b->pageview) {
+        b->pageview->count++;
+
+    } else {
+        e = ngx_http_clicktrack_rollup_entry(ru, b,
+                                   NGX_HTTP_CLICKTRACK_T_EVENTS,
+                                   ev->type.data, ev->type.len,
+                                   ngx_http_clicktrack_rollup_hash(
+                                       ev->type.data, ev->type.len));
+        if (pageview) {
+            b->pageview = e;
+        }
+    }
 
     if (ev->visitor.len) {
         ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_VISITORS,
                                          ev->visitor.data, ev->visitor.len);
     }
 
+    /* the session's hash serves both its tables */
+
+    key = 0;
+
     if (ev->session.len) {
-        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_VISITS,
-                                         ev->session.data, ev->session.len);
+        key = ngx_http_clicktrack_rollup_hash(ev->session.data,
+                                              ev->session.len);
+
+        (void) ngx_http_clicktrack_rollup_entry(ru, b,
+                                                NGX_HTTP_CLICKTRACK_T_VISITS,
+                                                ev->session.data,
+                                                ev->session.len, key);
     }
 
     if (pageview) {
         if (ev->session.len) {
-            ngx_http_clicktrack_rollup_table(ru, b,
-                                             NGX_HTTP_CLICKTRACK_T_SESSIONS,
-                                             ev->session.data,
-                                             ev->session.len);
+            (void) ngx_http_clicktrack_rollup_entry(ru, b,
+                                                NGX_HTTP_CLICKTRACK_T_SESSIONS,
+                                                ev->session.data,
+                                                ev->session.len, key);
         }
 
-        ngx_http_clicktrack_url_path(&ev->url, &path);
+        ngx_http_clicktrack_url_parts(&ev->url, &path, &query);
         ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_PAGES,
                                          path.data, path.len);
 
-        ngx_http_clicktrack_ua_classify(&common->ua, &ua);
-        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_BROWSERS,
-                                         ua.browser->data, ua.browser->len);
-        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_OS,
-                                         ua.os->data, ua.os->len);
-        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_DEVICES,
-                                         ua.device->data, ua.device->len);
+        ngx_http_clicktrack_rollup_devices(ru, b, &common->ua);
 
         /* no referrer, or one of the site's own pages: (direct) */
 
@@ -436,13 +526,7 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
         } else {
             /* lowered in a copy only when it has capitals */
 
-            for (i = 0; i < host.len; i++) {
-                if (host.data[i] >= 'A' && host.data[i] <= 'Z') {
-                    break;
-                }
-            }
-
-            if (i < host.len) {
+            if (ngx_http_clicktrack_rollup_upper(host.data, host.len)) {
                 buf = ngx_http_clicktrack_rollup_alloc(ru, host.len);
                 if (buf == NULL) {
                     ngx_http_clicktrack_rollup_drop(ru, 1);
@@ -457,8 +541,6 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
         ngx_http_clicktrack_rollup_table(ru, b,
                                          NGX_HTTP_CLICKTRACK_T_REFERRERS,
                                          host.data, host.len);
-
-        ngx_http_clicktrack_url_query(&ev->url, &query);
 
         /* the decoding buffer only for a query that may hold UTM */
 
@@ -572,39 +654,71 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
 }
 
 
-/* one more of NAME in a bucket's table; a new name is copied */
+/* one more of NAME in a bucket's table */
 
-static void
+static ngx_inline void
 ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
     size_t len)
 {
-    ngx_uint_t                           hash;
+    (void) ngx_http_clicktrack_rollup_entry(ru, b, table, data, len,
+                                    ngx_http_clicktrack_rollup_hash(data, len));
+}
+
+
+/*
+ * One more of NAME, whose ngx_http_clicktrack_rollup_hash() is KEY, in a
+ * bucket's table: its entry, a new name copied; NULL when it could not be
+ * kept (counted).  The lookup is inlined, the new entry is not.
+ */
+
+static ngx_inline ngx_http_clicktrack_rollup_entry_t *
+ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
+    size_t len, uint64_t key)
+{
+    uint64_t                             hash;
     ngx_http_clicktrack_rollup_entry_t  *e, **slot;
 
-    hash = ngx_hash_key(data, len) ^ ((uintptr_t) b >> 4) ^ (table << 20);
+    hash = key ^ ((uintptr_t) b >> 4) ^ (table * NGX_HTTP_CLICKTRACK_ROLLUP_K1);
     slot = &ru->hash[hash & (NGX_HTTP_CLICKTRACK_ROLLUP_HASH - 1)];
 
     for (e = *slot; e; e = e->hnext) {
         if (e->hash == hash && e->bucket == b && e->table == table
-            && e->name.len == len && ngx_memcmp(e->name.data, data, len) == 0)
+            && e->name.len == len
+            && ngx_http_clicktrack_rollup_same(e->name.data, data, len))
         {
             e->count++;
-            return;
+            return e;
         }
     }
 
+    return ngx_http_clicktrack_rollup_new(ru, b, table, data, len, hash);
+}
+
+
+/* a name not yet in the table: its entry, first in its slot of the hash */
+
+static ngx_http_clicktrack_rollup_entry_t *
+ngx_http_clicktrack_rollup_new(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
+    size_t len, uint64_t hash)
+{
+    ngx_http_clicktrack_rollup_entry_t  *e, **slot;
+
     if (ru->entries >= NGX_HTTP_CLICKTRACK_ROLLUP_ENTRIES) {
         ngx_http_clicktrack_rollup_drop(ru, 1);
-        return;
+        return NULL;
     }
 
     e = ngx_http_clicktrack_rollup_alloc(ru,
                             sizeof(ngx_http_clicktrack_rollup_entry_t) + len);
     if (e == NULL) {
         ngx_http_clicktrack_rollup_drop(ru, 1);
-        return;
+        return NULL;
     }
+
+    slot = &ru->hash[hash & (NGX_HTTP_CLICKTRACK_ROLLUP_HASH - 1)];
 
     e->name.data = (u_char *) (e + 1);
     e->name.len = len;
@@ -624,6 +738,227 @@ ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
 
     ru->entries++;
     ngx_http_clicktrack_share->rollup_held++;
+
+    return e;
+}
+
+
+/*
+ * The hash of a name, a word at a time: a multiply per 8 bytes (the last
+ * word overlaps the one before it), and a final mix that brings the high
+ * bits, where the multiplies carry every byte, down to the low ones,
+ * which pick the slot.  Only the lookups use it (of the entries, of the
+ * User-Agents): nothing sent depends on it.
+ */
+
+static ngx_inline uint64_t
+ngx_http_clicktrack_rollup_hash(u_char *p, size_t len)
+{
+    size_t    n;
+    uint32_t  lo, hi;
+    uint64_t  h, w;
+
+    h = len * NGX_HTTP_CLICKTRACK_ROLLUP_K1;
+
+    if (len >= 8) {
+        for (n = len; n > 8; n -= 8, p += 8) {
+            ngx_memcpy(&w, p, 8);
+            h = (h ^ w) * NGX_HTTP_CLICKTRACK_ROLLUP_K1;
+        }
+
+        ngx_memcpy(&w, p + n - 8, 8);
+
+    } else if (len >= 4) {
+        ngx_memcpy(&lo, p, 4);
+        ngx_memcpy(&hi, p + len - 4, 4);
+        w = (uint64_t) hi << 32 | lo;
+
+    } else if (len) {
+        w = (uint64_t) p[0] << 16 | (uint64_t) p[len >> 1] << 8 | p[len - 1];
+
+    } else {
+        w = 0;
+    }
+
+    h = (h ^ w) * NGX_HTTP_CLICKTRACK_ROLLUP_K1;
+    h ^= h >> 32;
+    h *= NGX_HTTP_CLICKTRACK_ROLLUP_K2;
+    h ^= h >> 29;
+
+    return h;
+}
+
+
+/*
+ * Whether two names of LEN bytes are the same, a word at a time: they are
+ * short, and their hashes matched already.
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_clicktrack_rollup_same(u_char *a, u_char *b, size_t len)
+{
+    size_t    n;
+    uint32_t  x4, y4;
+    uint64_t  x, y;
+
+    if (len >= 8) {
+        for (n = len; n > 8; n -= 8, a += 8, b += 8) {
+            ngx_memcpy(&x, a, 8);
+            ngx_memcpy(&y, b, 8);
+
+            if (x != y) {
+                return 0;
+            }
+        }
+
+        ngx_memcpy(&x, a + n - 8, 8);
+        ngx_memcpy(&y, b + n - 8, 8);
+
+        return x == y;
+    }
+
+    if (len >= 4) {
+        ngx_memcpy(&x4, a, 4);
+        ngx_memcpy(&y4, b, 4);
+
+        if (x4 != y4) {
+            return 0;
+        }
+
+        ngx_memcpy(&x4, a + len - 4, 4);
+        ngx_memcpy(&y4, b + len - 4, 4);
+
+        return x4 == y4;
+    }
+
+    for (n = 0; n < len; n++) {
+        if (a[n] != b[n]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * Whether a name has a capital letter, a word at a time: a byte's "less
+ * than 'Z' + 1" and "more than 'A' - 1" become its high bit (the bit
+ * trick of "hasbetween", exact for the bytes below 0x80, which are the
+ * only ones tested: a byte at 0x80 or above is masked out).
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_clicktrack_rollup_upper(u_char *p, size_t len)
+{
+    size_t    n;
+    uint64_t  w, x, ones;
+
+    ones = 0x0101010101010101ULL;
+
+    if (len < 8) {
+        for (n = 0; n < len; n++) {
+            if (p[n] >= 'A' && p[n] <= 'Z') {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    for (n = 0; n < len; n += 8) {
+        ngx_memcpy(&w, n + 8 <= len ? p + n : p + len - 8, 8);
+
+        x = w & ones * 127;
+
+        if ((ones * (127 + 'Z' + 1) - x) & ~w & (x + ones * (127 - ('A' - 1)))
+            & ones * 128)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A pageview's browser, system and device.  A User-Agent is classified
+ * once while it keeps its slot of the cache, and its names' entries are
+ * found once per bucket; the entries are the same either way, and so is
+ * what they count.
+ */
+
+static void
+ngx_http_clicktrack_rollup_devices(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_str_t *text)
+{
+    uint64_t                             key;
+    ngx_str_t                           *name[3];
+    ngx_uint_t                           i;
+    ngx_http_clicktrack_ua_t             ua;
+    ngx_http_clicktrack_rollup_agent_t  *a;
+
+    if (text->len > NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN) {
+        ngx_http_clicktrack_ua_classify(text, &ua);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_BROWSERS,
+                                         ua.browser->data, ua.browser->len);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_OS,
+                                         ua.os->data, ua.os->len);
+        ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_DEVICES,
+                                         ua.device->data, ua.device->len);
+        return;
+    }
+
+    key = ngx_http_clicktrack_rollup_hash(text->data, text->len);
+    a = &ru->agents[key & (NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS - 1)];
+
+    if (a->ua.browser == NULL || a->key != key || a->len != text->len
+        || (text->len && ngx_memcmp(a->data, text->data, text->len) != 0))
+    {
+        ngx_http_clicktrack_ua_classify(text, &a->ua);
+
+        a->key = key;
+        a->len = text->len;
+
+        if (text->len) {
+            ngx_memcpy(a->data, text->data, text->len);
+        }
+
+        a->hash[0] = ngx_http_clicktrack_rollup_hash(a->ua.browser->data,
+                                                     a->ua.browser->len);
+        a->hash[1] = ngx_http_clicktrack_rollup_hash(a->ua.os->data,
+                                                     a->ua.os->len);
+        a->hash[2] = ngx_http_clicktrack_rollup_hash(a->ua.device->data,
+                                                     a->ua.device->len);
+        a->bucket = NULL;
+    }
+
+    if (a->bucket != b || a->window != ru->windows) {
+        a->bucket = b;
+        a->window = ru->windows;
+        a->entry[0] = NULL;
+        a->entry[1] = NULL;
+        a->entry[2] = NULL;
+    }
+
+    name[0] = a->ua.browser;
+    name[1] = a->ua.os;
+    name[2] = a->ua.device;
+
+    /* the tables follow each other: browsers, os, devices */
+
+    for (i = 0; i < 3; i++) {
+        if (a->entry[i]) {
+            a->entry[i]->count++;
+            continue;
+        }
+
+        a->entry[i] = ngx_http_clicktrack_rollup_entry(ru, b,
+                                        NGX_HTTP_CLICKTRACK_T_BROWSERS + i,
+                                        name[i]->data, name[i]->len,
+                                        a->hash[i]);
+    }
 }
 
 
@@ -793,6 +1128,7 @@ ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
     ru->last = NULL;
     ru->entries = 0;
     ru->bytes = 0;
+    ru->windows++;
 
     ngx_memzero(ru->hash, NGX_HTTP_CLICKTRACK_ROLLUP_HASH * sizeof(void *));
 

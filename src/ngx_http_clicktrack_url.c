@@ -10,9 +10,56 @@
 #include "ngx_http_clicktrack_url.h"
 #include "ngx_http_clicktrack_record.h"
 
+#if (defined __SSE2__ && defined __GNUC__)
+#include <emmintrin.h>
+#define NGX_HTTP_CLICKTRACK_URL_SSE2  1
+#endif
+
 
 static u_char *ngx_http_clicktrack_url_authority(ngx_str_t *url,
     u_char **end);
+static ngx_inline u_char *ngx_http_clicktrack_url_find(u_char *p,
+    u_char *last, u_char a, u_char b, u_char c);
+
+
+/*
+ * The first of the bytes a, b and c in [p, last), or last: with SSE2 16
+ * bytes a step while 16 are left, then a byte at a time.
+ */
+
+static ngx_inline u_char *
+ngx_http_clicktrack_url_find(u_char *p, u_char *last, u_char a, u_char b,
+    u_char c)
+{
+#if (NGX_HTTP_CLICKTRACK_URL_SSE2)
+    int      mask;
+    __m128i  v;
+
+    while (last - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+
+        mask = _mm_movemask_epi8(
+                   _mm_or_si128(
+                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)),
+                                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b))),
+                       _mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+
+        if (mask) {
+            return p + __builtin_ctz(mask);
+        }
+
+        p += 16;
+    }
+#endif
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p == a || *p == b || *p == c) {
+            break;
+        }
+    }
+
+    return p;
+}
 
 
 /*
@@ -61,13 +108,7 @@ ngx_http_clicktrack_url_authority(ngx_str_t *url, u_char **end)
 
 found:
 
-    for (p = start; p < last; p++) {
-        if (*p == '/' || *p == '?' || *p == '#') {
-            break;
-        }
-    }
-
-    *end = p;
+    *end = ngx_http_clicktrack_url_find(start, last, '/', '?', '#');
 
     return start;
 }
@@ -76,10 +117,28 @@ found:
 void
 ngx_http_clicktrack_url_path(ngx_str_t *url, ngx_str_t *path)
 {
-    u_char  *p, *start, *last;
+    ngx_str_t  query;
+
+    ngx_http_clicktrack_url_parts(url, path, &query);
+}
+
+
+/*
+ * The path and the query in one pass.  Neither "scheme://" nor the
+ * authority holds a '?' or a '#', so the first of them in the URL is the
+ * first after the authority: the path ends there, and the query is
+ * after it when it is a '?'.
+ */
+
+void
+ngx_http_clicktrack_url_parts(ngx_str_t *url, ngx_str_t *path,
+    ngx_str_t *query)
+{
+    u_char  *p, *q, *start, *last;
 
     if (url->len == 0) {
         ngx_str_set(path, "/");
+        ngx_str_null(query);
         return;
     }
 
@@ -89,19 +148,27 @@ ngx_http_clicktrack_url_path(ngx_str_t *url, ngx_str_t *path)
         start = url->data;
     }
 
-    for (p = start; p < last; p++) {
-        if (*p == '?' || *p == '#') {
-            break;
-        }
-    }
+    p = ngx_http_clicktrack_url_find(start, last, '?', '#', '#');
 
     if (p == start) {
         ngx_str_set(path, "/");
+
+    } else {
+        path->data = start;
+        path->len = p - start;
+    }
+
+    if (p == last || *p == '#') {
+        ngx_str_null(query);
         return;
     }
 
-    path->data = start;
-    path->len = p - start;
+    p++;
+
+    q = ngx_strlchr(p, last, '#');
+
+    query->data = p;
+    query->len = (q ? q : last) - p;
 }
 
 
@@ -117,16 +184,24 @@ ngx_http_clicktrack_url_host(ngx_str_t *url, ngx_str_t *host)
         return;
     }
 
-    /* userinfo: up to the last "@" */
+    /* userinfo: up to the last "@"; most have none */
 
-    for (p = end; p > start; p--) {
-        if (p[-1] == '@') {
-            start = p;
-            break;
+    if (memchr(start, '@', end - start) != NULL) {
+        for (p = end; p > start; p--) {
+            if (p[-1] == '@') {
+                start = p;
+                break;
+            }
         }
     }
 
     /* a port: after the last ":" that is not inside an IPv6 literal */
+
+    if (memchr(start, ':', end - start) == NULL) {
+        host->data = start;
+        host->len = end - start;
+        return;
+    }
 
     for (p = end; p > start; p--) {
         if (p[-1] == ']') {

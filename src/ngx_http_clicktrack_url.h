@@ -36,6 +36,10 @@ void ngx_http_clicktrack_url_host(ngx_str_t *url, ngx_str_t *host);
 /* the query: after the first '?', up to '#'; empty when there is none */
 void ngx_http_clicktrack_url_query(ngx_str_t *url, ngx_str_t *query);
 
+/* both of the above, in one pass over the URL */
+void ngx_http_clicktrack_url_parts(ngx_str_t *url, ngx_str_t *path,
+    ngx_str_t *query);
+
 /*
  * The first value of the argument NAME in a query, percent-decoded and
  * "+" as a space, into buf (room for the query's length).  NGX_DECLINED:

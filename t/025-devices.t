@@ -258,3 +258,38 @@ HGET clicktrack:stats:{localhost}:<day>:counts pageviews => 1
 ZRANGE clicktrack:stats:{localhost}:<day>:browsers 0 -1 WITHSCORES => Safari 1
 ZRANGE clicktrack:stats:{localhost}:<day>:os 0 -1 WITHSCORES => macOS 1
 ZRANGE clicktrack:stats:{localhost}:<day>:devices 0 -1 WITHSCORES => desktop 1
+
+
+
+=== TEST 4: one User-Agent counted in the site and window of each pageview
+Each User-Agent's names are looked up once per bucket and kept (the cache
+of ngx_http_clicktrack_rollup_devices()): a pageview of another site, or
+one after the window has ended, must count in its own bucket.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_rollup clicktrack:stats window=100ms;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+--- config
+    location = /ct { clicktrack_beacon; }
+--- more_headers eval
+["Host: one.test\nUser-Agent: $main::UA[0][0]",
+ "Host: two.test\nUser-Agent: $main::UA[0][0]",
+ "Host: one.test\nUser-Agent: $main::UA[0][0]",
+ "Host: two.test\nUser-Agent: $main::UA[20][0]",
+ "Host: one.test\nUser-Agent: $main::UA[0][0]",
+ "Host: two.test\nUser-Agent: $main::UA[0][0]",
+ "Host: two.test\nUser-Agent: $main::UA[20][0]"]
+--- request eval
+[("GET /ct?u=/") x 7]
+--- redis_after eval
+["", "", "", "sleep 0.3", "", "", "expect rollup; cmd FLUSHDB"]
+--- rollup
+HGET clicktrack:stats:{one.test}:<day>:counts pageviews => 3
+ZRANGE clicktrack:stats:{one.test}:<day>:browsers 0 -1 WITHSCORES => Chrome 3
+ZRANGE clicktrack:stats:{one.test}:<day>:os 0 -1 WITHSCORES => Windows 3
+ZRANGE clicktrack:stats:{one.test}:<day>:devices 0 -1 WITHSCORES => desktop 3
+HGET clicktrack:stats:{two.test}:<day>:counts pageviews => 4
+ZRANGE clicktrack:stats:{two.test}:<day>:browsers 0 -1 WITHSCORES => Chrome 2 Safari 2
+ZRANGE clicktrack:stats:{two.test}:<day>:os 0 -1 WITHSCORES => Windows 2 iOS 2
+ZRANGE clicktrack:stats:{two.test}:<day>:devices 0 -1 WITHSCORES => desktop 2 mobile 2

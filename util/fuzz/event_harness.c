@@ -326,15 +326,16 @@ ngx_http_clicktrack_harness_run(u_char *data, size_t len, ngx_uint_t mode,
  * The rollups' URL parts (src/ngx_http_clicktrack_url.c), by properties
  * of their own: each part lies inside the URL (but the path "/" of a URL
  * without one); the path holds no '?' or '#', the host no '/', '?', '#'
- * or '@'; the query follows a '?'; a decoded argument is no longer than
- * the query.
+ * or '@'; the query follows a '?', and url_parts() finds the query that
+ * url_query() does; a decoded argument is no
+ * longer than the query.
  */
 
 static const char *
 ngx_http_clicktrack_harness_url(ngx_str_t *url, ngx_pool_t *pool)
 {
     u_char     *buf, *last;
-    ngx_str_t   path, host, query, value;
+    ngx_str_t   path, host, query, value, both_path, both_query;
 
     if (url->len == 0) {
         return NULL;
@@ -369,6 +370,16 @@ ngx_http_clicktrack_harness_url(ngx_str_t *url, ngx_pool_t *pool)
     }
 
     ngx_http_clicktrack_url_query(url, &query);
+
+    /* the one pass of url_parts() (url_path()'s too) finds url_query()'s */
+
+    ngx_http_clicktrack_url_parts(url, &both_path, &both_query);
+
+    if (both_query.len != query.len
+        || (query.len && both_query.data != query.data))
+    {
+        return "url_parts' query is not url_query's";
+    }
 
     if (query.len == 0) {
         return NULL;
