@@ -1177,8 +1177,16 @@ ngx_http_clicktrack_send(ngx_http_request_t *r, ngx_uint_t status,
 
     ngx_memzero(&cv, sizeof(ngx_http_complex_value_t));
 
-    if (body != NULL) {
+    /*
+     * An empty body still points somewhere: ngx_http_send_response()
+     * computes its end from the start, and NULL + 0 is undefined.
+     */
+
+    if (body != NULL && body->data != NULL) {
         cv.value = *body;
+
+    } else {
+        cv.value.data = (u_char *) "";
     }
 
     if (type == NULL) {
