@@ -617,12 +617,26 @@ ngx_http_clicktrack_hash_visitor(ngx_http_request_t *r,
     sha1 = lcf->visitor_key[0];
     ngx_sha1_update(&sha1, day, sizeof(day));
     ngx_sha1_update(&sha1, "\n", 1);
-    ngx_sha1_update(&sha1, common->host.data, common->host.len);
+
+    /*
+     * No Host or no User-Agent adds nothing; it is not hashed at all, as
+     * its start may be NULL, which memcpy() may not be given even for
+     * no bytes.
+     */
+
+    if (common->host.len) {
+        ngx_sha1_update(&sha1, common->host.data, common->host.len);
+    }
+
     ngx_sha1_update(&sha1, "\n", 1);
     ngx_sha1_update(&sha1, r->connection->addr_text.data,
                     r->connection->addr_text.len);
     ngx_sha1_update(&sha1, "\n", 1);
-    ngx_sha1_update(&sha1, common->ua.data, common->ua.len);
+
+    if (common->ua.len) {
+        ngx_sha1_update(&sha1, common->ua.data, common->ua.len);
+    }
+
     ngx_sha1_final(inner, &sha1);
 
     sha1 = lcf->visitor_key[1];

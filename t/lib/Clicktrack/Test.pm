@@ -732,8 +732,13 @@ sub nginx2 {
         $nginx2_port = free_port();
         mkdir "$nginx2_dir/logs";
 
+        # as both runners do for the suite's nginx: the workers as root
+        # too, so that they can write where it does (a sanitizer's report)
+        my $user = $> == 0 ? 'user root;' : '';
+
         open my $fh, '>', "$nginx2_dir/nginx.conf" or die "$!\n";
         print $fh <<"CONF";
+$user
 load_module $ENV{TEST_NGINX_LOAD_MODULES};
 worker_processes 1;
 error_log $nginx2_dir/logs/error.log info;
