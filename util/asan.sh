@@ -68,6 +68,7 @@ UBSAN_OPTIONS="$UBSAN_OPTIONS:suppressions=$top/util/asan.supp"
 rc=0
 TEST_NGINX_BINARY=$out/objs/nginx \
 TEST_NGINX_LOAD_MODULES=$out/objs/ngx_http_clicktrack_module.so \
+FAULTS_MODULE=$out/objs/ngx_http_clicktrack_module.so \
 TEST_NGINX_SERVROOT=$out/servroot \
     "$top/util/test.sh" "$@" || rc=$?
 
