@@ -895,7 +895,7 @@ ngx_http_clicktrack_rollup_devices(ngx_http_clicktrack_rollup_t *ru,
 {
     uint64_t                             key;
     ngx_str_t                           *name[3];
-    ngx_uint_t                           i;
+    ngx_uint_t                           i, fresh;
     ngx_http_clicktrack_ua_t             ua;
     ngx_http_clicktrack_rollup_agent_t  *a;
 
@@ -912,6 +912,7 @@ ngx_http_clicktrack_rollup_devices(ngx_http_clicktrack_rollup_t *ru,
 
     key = ngx_http_clicktrack_rollup_hash(text->data, text->len);
     a = &ru->agents[key & (NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS - 1)];
+    fresh = 0;
 
     if (a->ua.browser == NULL || a->key != key || a->len != text->len
         || (text->len && ngx_memcmp(a->data, text->data, text->len) != 0))
@@ -931,10 +932,12 @@ ngx_http_clicktrack_rollup_devices(ngx_http_clicktrack_rollup_t *ru,
                                                      a->ua.os->len);
         a->hash[2] = ngx_http_clicktrack_rollup_hash(a->ua.device->data,
                                                      a->ua.device->len);
-        a->bucket = NULL;
+        fresh = 1;
     }
 
-    if (a->bucket != b || a->window != ru->windows) {
+    /* a new User-Agent in the slot, or a new bucket: entries found again */
+
+    if (fresh || a->bucket != b || a->window != ru->windows) {
         a->bucket = b;
         a->window = ru->windows;
         a->entry[0] = NULL;
