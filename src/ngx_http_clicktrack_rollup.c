@@ -51,6 +51,14 @@
 #define NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS     64
 #define NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN  512
 
+/*
+ * The events the beacon hands over, copied as they came, until the event
+ * loop sums them (ngx_http_clicktrack_rollup_sum()): this many bytes per
+ * worker, allocated once.  An event that finds it full sums what is
+ * there first; one larger than all of it is summed at once.
+ */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_RAW_BYTES  (256 * 1024)
+
 /* one engage counts for at most an hour of visible time (milliseconds) */
 #define NGX_HTTP_CLICKTRACK_ROLLUP_ENGAGE   3600000
 
@@ -79,6 +87,44 @@ typedef enum {
 
 /* the first sorted set; the tables before it are unique counts */
 #define NGX_HTTP_CLICKTRACK_T_ZSET          NGX_HTTP_CLICKTRACK_T_PAGES
+
+
+/*
+ * An event as the rollups read it: what it was given, or its copy in the
+ * raw buffer.  The strings, in this order, are also the copy's.
+ */
+
+typedef struct {
+    ngx_http_clicktrack_rollup_conf_t    *conf;
+    time_t                                time;
+    ngx_uint_t                            engaged;  /* ms, of an engage */
+    ngx_uint_t                            pageview;
+    ngx_str_t                             site;
+    ngx_str_t                             type;
+    ngx_str_t                             visitor;
+    ngx_str_t                             session;
+    ngx_str_t                             url;      /* pageviews only */
+    ngx_str_t                             referrer; /* pageviews only */
+    ngx_str_t                             ua;       /* pageviews only */
+    ngx_str_t                             country;  /* pageviews only */
+    ngx_str_t                             user;
+    ngx_str_t                             label;
+    ngx_str_t                             category;
+} ngx_http_clicktrack_rollup_event_t;
+
+#define NGX_HTTP_CLICKTRACK_ROLLUP_NSTR  11
+
+
+/* the copy: its header, then the strings' bytes, then padding to 8 */
+
+typedef struct {
+    ngx_http_clicktrack_rollup_conf_t    *conf;
+    time_t                                time;
+    uint32_t                              size;     /* all of it */
+    uint32_t                              engaged;
+    uint32_t                              pageview;
+    uint32_t                              len[NGX_HTTP_CLICKTRACK_ROLLUP_NSTR];
+} ngx_http_clicktrack_rollup_raw_t;
 
 
 typedef struct ngx_http_clicktrack_rollup_entry_s
@@ -200,9 +246,27 @@ struct ngx_http_clicktrack_rollup_s {
     ngx_uint_t                            dropped;  /* not logged yet */
     time_t                                logged;
     time_t                                error_logged;
+
+    /* the events not yet summed, and the posted event that sums them */
+    u_char                               *raw;
+    u_char                               *raw_last;
+    ngx_event_t                           sum;
 };
 
 
+static ngx_inline void ngx_http_clicktrack_rollup_strings(
+    ngx_http_clicktrack_rollup_event_t *e, ngx_str_t **s);
+static ngx_inline u_char *ngx_http_clicktrack_rollup_copy(u_char *p,
+    uint32_t *len, ngx_str_t *s);
+static void ngx_http_clicktrack_rollup_sum_now(
+    ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_conf_t *conf,
+    ngx_http_clicktrack_event_t *ev, ngx_http_clicktrack_common_t *common,
+    ngx_str_t *country, ngx_uint_t pageview, ngx_uint_t engaged);
+static void ngx_http_clicktrack_rollup_sum_raw(ngx_event_t *ev);
+static void ngx_http_clicktrack_rollup_sum_all(
+    ngx_http_clicktrack_rollup_t *ru);
+static void ngx_http_clicktrack_rollup_sum(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_event_t *ev);
 static ngx_inline void ngx_http_clicktrack_rollup_table(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
     ngx_uint_t table, u_char *data, size_t len);
@@ -224,7 +288,7 @@ static void ngx_http_clicktrack_rollup_devices(
     ngx_str_t *text);
 static ngx_http_clicktrack_rollup_bucket_t *ngx_http_clicktrack_rollup_bucket(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_conf_t *conf,
-    ngx_str_t *site);
+    time_t time, ngx_str_t *site);
 static void *ngx_http_clicktrack_rollup_alloc(ngx_http_clicktrack_rollup_t *ru,
     size_t size);
 static void ngx_http_clicktrack_rollup_drop(ngx_http_clicktrack_rollup_t *ru,
@@ -353,6 +417,13 @@ ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
         ru->agents[i].data = buf + i * NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN;
     }
 
+    ru->raw = ngx_palloc(cycle->pool, NGX_HTTP_CLICKTRACK_ROLLUP_RAW_BYTES);
+    if (ru->raw == NULL) {
+        return NGX_ERROR;
+    }
+
+    ru->raw_last = ru->raw;
+
     ngx_sha1_init(&sha1);
     ngx_sha1_update(&sha1, ngx_http_clicktrack_rollup_script.data,
                     ngx_http_clicktrack_rollup_script.len);
@@ -379,6 +450,10 @@ ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
     ru->linger.handler = ngx_http_clicktrack_rollup_linger;
     ru->linger.data = ru;
     ru->linger.log = cycle->log;
+
+    ru->sum.handler = ngx_http_clicktrack_rollup_sum_raw;
+    ru->sum.data = ru;
+    ru->sum.log = cycle->log;
 
     /* a connection of their own: the replies are read, light */
 
@@ -416,6 +491,12 @@ ngx_http_clicktrack_rollup_exit(ngx_http_clicktrack_main_conf_t *mcf)
         ngx_del_timer(&ru->linger);
     }
 
+    if (ru->sum.posted) {
+        ngx_delete_posted_event(&ru->sum);
+    }
+
+    ngx_http_clicktrack_rollup_sum_all(ru);
+
     if (ru->pool) {
         /* the window not yet sent is lost with the worker */
         ngx_http_clicktrack_rollup_drop(ru, ru->entries);
@@ -435,10 +516,227 @@ ngx_http_clicktrack_rollup_exit(ngx_http_clicktrack_main_conf_t *mcf)
 }
 
 
+/*
+ * The beacon's part: the event's strings copied as they are into the raw
+ * buffer, and the posted event that sums them (looks up its bucket and
+ * its tables' entries) once this turn of the event loop has served its
+ * requests.  A window's end, a reload and an exit sum them first.
+ */
+
 void
 ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_rollup_conf_t *conf, ngx_http_clicktrack_event_t *ev,
     ngx_http_clicktrack_common_t *common)
+{
+    u_char                            *p;
+    size_t                             size;
+    ngx_str_t                         *country, none;
+    ngx_uint_t                         i, pageview, engaged;
+    ngx_http_clicktrack_rollup_raw_t  *raw;
+
+    if (common->host.len == 0) {
+        /* no site to count it under */
+        return;
+    }
+
+    /* the type is validated and lower case: its bytes are enough */
+
+    pageview = (ev->type.len == sizeof("pageview") - 1
+                && ngx_memcmp(ev->type.data, "pageview", 8) == 0);
+
+    engaged = 0;
+
+    size = sizeof(ngx_http_clicktrack_rollup_raw_t) + common->host.len
+           + ev->type.len + ev->visitor.len + ev->session.len
+           + ev->user.len + ev->label.len + ev->category.len;
+
+    ngx_str_null(&none);
+    country = &none;
+
+    if (pageview) {
+        for (i = 0; i < common->nfields; i++) {
+            if (common->fields[i].name.len == sizeof("country") - 1
+                && ngx_memcmp(common->fields[i].name.data, "country", 7)
+                   == 0)
+            {
+                country = &common->fields[i].value;
+                break;
+            }
+        }
+
+        size += ev->url.len + ev->referrer.len + common->ua.len
+                + country->len;
+
+    } else if (ev->type.len == sizeof("engage") - 1
+               && ngx_memcmp(ev->type.data, "engage", 6) == 0)
+    {
+        engaged = ngx_http_clicktrack_rollup_engaged(ev);
+    }
+
+    size = ngx_align(size, 8);
+
+    if (size > (size_t) (ru->raw + NGX_HTTP_CLICKTRACK_ROLLUP_RAW_BYTES
+                         - ru->raw_last))
+    {
+        ngx_http_clicktrack_rollup_sum_all(ru);
+
+        if (size > NGX_HTTP_CLICKTRACK_ROLLUP_RAW_BYTES) {
+            ngx_http_clicktrack_rollup_sum_now(ru, conf, ev, common, country,
+                                               pageview, engaged);
+            return;
+        }
+    }
+
+    raw = (ngx_http_clicktrack_rollup_raw_t *) ru->raw_last;
+
+    raw->conf = conf;
+    raw->time = ngx_time();
+    raw->size = (uint32_t) size;
+    raw->engaged = (uint32_t) engaged;
+    raw->pageview = (uint32_t) pageview;
+
+    /* in the order of ngx_http_clicktrack_rollup_strings() */
+
+    p = (u_char *) (raw + 1);
+    p = ngx_http_clicktrack_rollup_copy(p, &raw->len[0], &common->host);
+    p = ngx_http_clicktrack_rollup_copy(p, &raw->len[1], &ev->type);
+    p = ngx_http_clicktrack_rollup_copy(p, &raw->len[2], &ev->visitor);
+    p = ngx_http_clicktrack_rollup_copy(p, &raw->len[3], &ev->session);
+
+    if (pageview) {
+        p = ngx_http_clicktrack_rollup_copy(p, &raw->len[4], &ev->url);
+        p = ngx_http_clicktrack_rollup_copy(p, &raw->len[5], &ev->referrer);
+        p = ngx_http_clicktrack_rollup_copy(p, &raw->len[6], &common->ua);
+        p = ngx_http_clicktrack_rollup_copy(p, &raw->len[7], country);
+
+    } else {
+        raw->len[4] = 0;
+        raw->len[5] = 0;
+        raw->len[6] = 0;
+        raw->len[7] = 0;
+    }
+
+    p = ngx_http_clicktrack_rollup_copy(p, &raw->len[8], &ev->user);
+    p = ngx_http_clicktrack_rollup_copy(p, &raw->len[9], &ev->label);
+    (void) ngx_http_clicktrack_rollup_copy(p, &raw->len[10], &ev->category);
+
+    ru->raw_last += size;
+
+    ngx_post_event(&ru->sum, &ngx_posted_events);
+}
+
+
+/* a string into the copy: its bytes, its length */
+
+static ngx_inline u_char *
+ngx_http_clicktrack_rollup_copy(u_char *p, uint32_t *len, ngx_str_t *s)
+{
+    *len = (uint32_t) s->len;
+
+    return s->len ? ngx_cpymem(p, s->data, s->len) : p;
+}
+
+
+/* an event larger than the whole buffer: summed in the request */
+
+static void
+ngx_http_clicktrack_rollup_sum_now(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_conf_t *conf, ngx_http_clicktrack_event_t *ev,
+    ngx_http_clicktrack_common_t *common, ngx_str_t *country,
+    ngx_uint_t pageview, ngx_uint_t engaged)
+{
+    ngx_http_clicktrack_rollup_event_t  e;
+
+    e.conf = conf;
+    e.time = ngx_time();
+    e.engaged = engaged;
+    e.pageview = pageview;
+    e.site = common->host;
+    e.type = ev->type;
+    e.visitor = ev->visitor;
+    e.session = ev->session;
+    e.url = ev->url;
+    e.referrer = ev->referrer;
+    e.ua = common->ua;
+    e.country = *country;
+    e.user = ev->user;
+    e.label = ev->label;
+    e.category = ev->category;
+
+    ngx_http_clicktrack_rollup_sum(ru, &e);
+}
+
+
+/* an event's strings, in the order of their copy */
+
+static ngx_inline void
+ngx_http_clicktrack_rollup_strings(ngx_http_clicktrack_rollup_event_t *e,
+    ngx_str_t **s)
+{
+    s[0] = &e->site;
+    s[1] = &e->type;
+    s[2] = &e->visitor;
+    s[3] = &e->session;
+    s[4] = &e->url;
+    s[5] = &e->referrer;
+    s[6] = &e->ua;
+    s[7] = &e->country;
+    s[8] = &e->user;
+    s[9] = &e->label;
+    s[10] = &e->category;
+}
+
+
+/* the posted event: the raw events summed */
+
+static void
+ngx_http_clicktrack_rollup_sum_raw(ngx_event_t *ev)
+{
+    ngx_http_clicktrack_rollup_sum_all(ev->data);
+}
+
+
+/* every raw event summed into the window, in the order they came */
+
+static void
+ngx_http_clicktrack_rollup_sum_all(ngx_http_clicktrack_rollup_t *ru)
+{
+    u_char                              *p, *q;
+    ngx_str_t                           *s[NGX_HTTP_CLICKTRACK_ROLLUP_NSTR];
+    ngx_uint_t                           i;
+    ngx_http_clicktrack_rollup_raw_t    *raw;
+    ngx_http_clicktrack_rollup_event_t   e;
+
+    ngx_http_clicktrack_rollup_strings(&e, s);
+
+    for (p = ru->raw; p < ru->raw_last; p += raw->size) {
+        raw = (ngx_http_clicktrack_rollup_raw_t *) p;
+
+        e.conf = raw->conf;
+        e.time = raw->time;
+        e.engaged = raw->engaged;
+        e.pageview = raw->pageview;
+
+        q = (u_char *) (raw + 1);
+
+        for (i = 0; i < NGX_HTTP_CLICKTRACK_ROLLUP_NSTR; i++) {
+            s[i]->len = raw->len[i];
+            s[i]->data = s[i]->len ? q : NULL;
+            q += raw->len[i];
+        }
+
+        ngx_http_clicktrack_rollup_sum(ru, &e);
+    }
+
+    ru->raw_last = ru->raw;
+}
+
+
+/* an event summed into the window: its bucket, its tables' entries */
+
+static void
+ngx_http_clicktrack_rollup_sum(ngx_http_clicktrack_rollup_t *ru,
+    ngx_http_clicktrack_rollup_event_t *ev)
 {
     u_char                               *buf;
     uint64_t                              key;
@@ -447,18 +745,12 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_rollup_entry_t   *e;
     ngx_http_clicktrack_rollup_bucket_t  *b;
 
-    if (common->host.len == 0) {
-        /* no site to count it under */
-        return;
-    }
-
-    b = ngx_http_clicktrack_rollup_bucket(ru, conf, &common->host);
+    b = ngx_http_clicktrack_rollup_bucket(ru, ev->conf, ev->time, &ev->site);
     if (b == NULL) {
         return;
     }
 
-    pageview = (ev->type.len == sizeof("pageview") - 1
-                && ngx_strncmp(ev->type.data, "pageview", ev->type.len) == 0);
+    pageview = ev->pageview;
 
     b->events++;
     b->pageviews += pageview;
@@ -510,15 +802,15 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
         ngx_http_clicktrack_rollup_table(ru, b, NGX_HTTP_CLICKTRACK_T_PAGES,
                                          path.data, path.len);
 
-        ngx_http_clicktrack_rollup_devices(ru, b, &common->ua);
+        ngx_http_clicktrack_rollup_devices(ru, b, &ev->ua);
 
         /* no referrer, or one of the site's own pages: (direct) */
 
         ngx_http_clicktrack_url_host(&ev->referrer, &host);
 
         if (host.len == 0
-            || (host.len == common->host.len
-                && ngx_strncasecmp(host.data, common->host.data, host.len)
+            || (host.len == ev->site.len
+                && ngx_strncasecmp(host.data, ev->site.data, host.len)
                    == 0))
         {
             ngx_str_set(&host, "(direct)");
@@ -569,22 +861,11 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
             }
         }
 
-        for (i = 0; i < common->nfields; i++) {
-            if (common->fields[i].name.len == sizeof("country") - 1
-                && ngx_strncmp(common->fields[i].name.data, "country",
-                               sizeof("country") - 1)
-                   == 0)
-            {
-                value = common->fields[i].value;
-
-                if (value.len) {
-                    ngx_http_clicktrack_rollup_table(ru, b,
-                                           NGX_HTTP_CLICKTRACK_T_COUNTRIES,
-                                           value.data, value.len);
-                }
-
-                break;
-            }
+        if (ev->country.len) {
+            ngx_http_clicktrack_rollup_table(ru, b,
+                                             NGX_HTTP_CLICKTRACK_T_COUNTRIES,
+                                             ev->country.data,
+                                             ev->country.len);
         }
 
         return;
@@ -596,7 +877,7 @@ ngx_http_clicktrack_rollup_add(ngx_http_clicktrack_rollup_t *ru,
         /* the visible time of a visit: sessionless events have none */
 
         if (ev->session.len) {
-            b->engaged += ngx_http_clicktrack_rollup_engaged(ev);
+            b->engaged += ev->engaged;
         }
 
         return;
@@ -969,13 +1250,13 @@ ngx_http_clicktrack_rollup_devices(ngx_http_clicktrack_rollup_t *ru,
 
 static ngx_http_clicktrack_rollup_bucket_t *
 ngx_http_clicktrack_rollup_bucket(ngx_http_clicktrack_rollup_t *ru,
-    ngx_http_clicktrack_rollup_conf_t *conf, ngx_str_t *site)
+    ngx_http_clicktrack_rollup_conf_t *conf, time_t time, ngx_str_t *site)
 {
     time_t                                now, minute;
     ngx_tm_t                              tm;
     ngx_http_clicktrack_rollup_bucket_t  *b;
 
-    now = ngx_time() + conf->tz;
+    now = time + conf->tz;
     minute = now / 60;
 
     b = ru->last;
@@ -1098,6 +1379,10 @@ ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
     ngx_http_clicktrack_rollup_t *ru = ev->data;
 
     ngx_http_clicktrack_rollup_window_t  *w;
+
+    /* the events handed over before the window's end are of it */
+
+    ngx_http_clicktrack_rollup_sum_all(ru);
 
     if (ru->pool == NULL) {
         return;

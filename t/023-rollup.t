@@ -289,3 +289,74 @@ invalid value "window=2m" in "clicktrack_rollup"
 --- rollup
 HGETALL clicktrack:stats:users => visitor-1 alice@example.com
 ZSCORE clicktrack:stats:{localhost}:<day>:events identify => 2
+
+
+
+=== TEST 14: a request whose events overflow the raw buffer (256 KB): every string of every event summed
+300 pageviews of about 4 KB each in one POST: the beacon's copies fill
+the buffer three times over, and each time it is summed before the next
+copy; pages, referrers, UTM, countries, visitors and visits all come out
+exact.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_rollup clicktrack:stats window=2s;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+    clicktrack_max_body 2m;
+    clicktrack_max_batch 300;
+    client_max_body_size 2m;
+    client_body_buffer_size 2m;
+--- config
+    location = /ct { clicktrack_beacon; clicktrack_field country $http_x_cc; }
+--- more_headers
+Content-Type: application/json
+X-CC: NZ
+--- request eval
+"POST /ct\n[" . join(",", map {
+    sprintf('{"t":"pageview","u":"/p%03d?%s&utm_source=src%d",'
+            . '"r":"https://ref%02d.example/%s","v":"visitor-%d","s":"session-%d"}',
+            $_, "a" x 1900, $_ % 5, $_ % 20, "b" x 2000, $_ % 7, $_ % 11)
+} 0 .. 299) . "]"
+--- error_code: 204
+--- redis_after
+expect rollup; cmd FLUSHDB
+--- rollup
+HGET clicktrack:stats:{localhost}:<day>:counts pageviews => 300
+ZCARD clicktrack:stats:{localhost}:<day>:pages => 300
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /p000 => 1
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /p299 => 1
+ZCARD clicktrack:stats:{localhost}:<day>:referrers => 20
+ZSCORE clicktrack:stats:{localhost}:<day>:referrers ref00.example => 15
+ZSCORE clicktrack:stats:{localhost}:<day>:referrers ref19.example => 15
+ZRANGE clicktrack:stats:{localhost}:<day>:utm_source 0 -1 WITHSCORES => src0 60 src1 60 src2 60 src3 60 src4 60
+ZRANGE clicktrack:stats:{localhost}:<day>:countries 0 -1 WITHSCORES => NZ 300
+ZCARD clicktrack:stats:{localhost}:<day>:browsers => 1
+PFCOUNT clicktrack:stats:{localhost}:<day>:visitors => 7
+PFCOUNT clicktrack:stats:{localhost}:<day>:visits => 11
+HGET clicktrack:stats:{localhost}:<day>:counts visits_viewed => 11
+HGET clicktrack:stats:{localhost}:<day>:counts visits_multi => 11
+
+
+
+=== TEST 15: an event larger than the whole raw buffer is summed at once, in its turn
+A 300,000-byte country between two small pageviews.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    clicktrack_rollup clicktrack:stats window=2s top=10;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+    large_client_header_buffers 4 512k;
+--- config
+    location = /ct { clicktrack_beacon; clicktrack_field country $http_x_cc; }
+--- more_headers eval
+["X-CC: FR", "X-CC: " . ("Z" x 300000), "X-CC: FR"]
+--- request eval
+["GET /ct?u=/a", "GET /ct?u=/b", "GET /ct?u=/c"]
+--- redis_after eval
+["", "", "expect rollup; cmd FLUSHDB"]
+--- rollup eval
+"HGET clicktrack:stats:{localhost}:<day>:counts pageviews => 3
+ZRANGE clicktrack:stats:{localhost}:<day>:pages 0 -1 WITHSCORES => /a 1 /b 1 /c 1
+ZRANGE clicktrack:stats:{localhost}:<day>:countries 0 -1 WITHSCORES => "
+. ("Z" x 300000) . " 1 FR 2
+"

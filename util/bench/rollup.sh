@@ -16,7 +16,9 @@
 #   1. instructions per request of the worker (callgrind.sh's
 #      ct_get and ct_get_norollup with the mix), and the rollups' part:
 #      the inclusive count of ngx_http_clicktrack_rollup_add (the
-#      beacon's path) and of the window's sending (rollup_flush and the
+#      beacon's path: the event's copy), of rollup_sum_raw (the copies
+#      summed by a posted event once the event loop's turn has served
+#      its requests) and of the window's sending (rollup_flush and the
 #      replies), per request;
 #   2. requests/s at BENCH_CONNECTIONS connections for BENCH_DURATION
 #      seconds, RUNS runs of each, alternating (on, off, off, on, ...),
@@ -264,15 +266,18 @@ if [ "$DO_CG" = 1 ]; then
             END { printf "%.0f\n", s / n }' "$inclusive"
     }
     add=$(part ngx_http_clicktrack_rollup_add)
+    sum=$(part ngx_http_clicktrack_rollup_sum_raw)
     flush=$(part ngx_http_clicktrack_rollup_flush)
     reply=$(part ngx_http_clicktrack_rollup_reply)
     diff=$(awk -v a="${ir[ct_get]}" -v b="${ir[ct_get_norollup]}" \
         'BEGIN { print a - b }')
     printf '  rollups on - off: %s instructions per request\n' "$diff"
     echo "  of which, inclusive: rollup_add $add (the beacon's path)," \
+         "rollup_sum_raw $sum (after the requests)," \
          "rollup_flush $flush and rollup_reply $reply (the window)"
     tsv callgrind diff ir_per_request "$diff"
     tsv callgrind rollup_add ir_per_request "$add"
+    tsv callgrind rollup_sum_raw ir_per_request "$sum"
     tsv callgrind rollup_flush ir_per_request "$flush"
     tsv callgrind rollup_reply ir_per_request "$reply"
 fi
@@ -431,7 +436,8 @@ verdict() {
 echo "  Redis CPU for the rollups: $rds_diff us per event (target <= 0.2):" \
      "$(verdict "$rds_diff" 0.2)"
 [ "$DO_CG" = 1 ] && echo "  instructions on the beacon's path" \
-     "(rollup_add): $add per request; all the rollups' work: $diff"
+     "(rollup_add): $add per request; summed after the requests" \
+     "(rollup_sum_raw): $sum; all the rollups' work: $diff"
 echo
 echo "uptime after: $(uptime)"
 tsv conditions - uptime_after "$(uptime)"
