@@ -6,7 +6,7 @@
 // It starts nginx with the module from build/ on a free port, against the
 // suite's private Redis ($TEST_NGINX_REDIS_PORT) or a Redis of its own,
 // and Chromium from $CHROMIUM or /usr/bin/chromium.  The screenshot goes
-// to t/browser/screenshots/ (not in git).
+// to build/screenshots/dashboard.png, with the overview's.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -224,8 +224,9 @@ test('pause stops the feed, resume brings it back', async () => {
 });
 
 test('a screenshot (kept out of git)', async () => {
-    mkdirSync(join(here, 'screenshots'), { recursive: true });
-    await page.screenshot({ path: join(here, 'screenshots/dashboard.png'),
+    const out = join(here, '../../build/screenshots');
+    mkdirSync(out, { recursive: true });
+    await page.screenshot({ path: join(out, 'dashboard.png'),
                             fullPage: true });
     assert.deepEqual(consoleErrors, []);
 });
