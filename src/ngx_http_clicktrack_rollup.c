@@ -59,6 +59,17 @@
  */
 #define NGX_HTTP_CLICKTRACK_ROLLUP_RAW_BYTES  (256 * 1024)
 
+/*
+ * What this worker has sent that Redis keeps, a direct-mapped set of this
+ * many fingerprints (a power of two; 512 KB per worker): of (key, name)
+ * for the unique counts, whose PFADD would add nothing the second time,
+ * and of (sessions key, session) with the pageviews sent, up to 2, past
+ * which the visits script changes nothing.  What is found there is not
+ * sent again; a slot another fingerprint takes only means sending again.
+ * It is forgotten whenever a window may not have arrived whole.
+ */
+#define NGX_HTTP_CLICKTRACK_ROLLUP_SENT       65536
+
 /* one engage counts for at most an hour of visible time (milliseconds) */
 #define NGX_HTTP_CLICKTRACK_ROLLUP_ENGAGE   3600000
 
@@ -247,6 +258,11 @@ struct ngx_http_clicktrack_rollup_s {
     time_t                                logged;
     time_t                                error_logged;
 
+    /* the fingerprints sent (NGX_HTTP_CLICKTRACK_ROLLUP_SENT), of a
+       generation: a new one forgets them all */
+    uint64_t                             *sent;
+    uint64_t                              generation;
+
     /* the events not yet summed, and the posted event that sums them */
     u_char                               *raw;
     u_char                               *raw_last;
@@ -262,6 +278,11 @@ static void ngx_http_clicktrack_rollup_sum_now(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_conf_t *conf,
     ngx_http_clicktrack_event_t *ev, ngx_http_clicktrack_common_t *common,
     ngx_str_t *country, ngx_uint_t pageview, ngx_uint_t engaged);
+static ngx_inline uint64_t *ngx_http_clicktrack_rollup_sent(
+    ngx_http_clicktrack_rollup_t *ru, uint64_t key, ngx_str_t *name,
+    uint64_t *fp);
+static void ngx_http_clicktrack_rollup_forget_sent(
+    ngx_http_clicktrack_rollup_t *ru);
 static void ngx_http_clicktrack_rollup_sum_raw(ngx_event_t *ev);
 static void ngx_http_clicktrack_rollup_sum_all(
     ngx_http_clicktrack_rollup_t *ru);
@@ -415,6 +436,12 @@ ngx_http_clicktrack_rollup_init(ngx_cycle_t *cycle,
 
     for (i = 0; i < NGX_HTTP_CLICKTRACK_ROLLUP_AGENTS; i++) {
         ru->agents[i].data = buf + i * NGX_HTTP_CLICKTRACK_ROLLUP_AGENT_LEN;
+    }
+
+    ru->sent = ngx_pcalloc(cycle->pool,
+                           NGX_HTTP_CLICKTRACK_ROLLUP_SENT * sizeof(uint64_t));
+    if (ru->sent == NULL) {
+        return NGX_ERROR;
     }
 
     ru->raw = ngx_palloc(cycle->pool, NGX_HTTP_CLICKTRACK_ROLLUP_RAW_BYTES);
@@ -1436,6 +1463,38 @@ ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
 }
 
 
+/*
+ * The slot of NAME sent to the key whose hash is KEY, and NAME's
+ * fingerprint there: its low two bits clear for a count, and never 0,
+ * which an empty slot holds.
+ */
+
+static ngx_inline uint64_t *
+ngx_http_clicktrack_rollup_sent(ngx_http_clicktrack_rollup_t *ru,
+    uint64_t key, ngx_str_t *name, uint64_t *fp)
+{
+    uint64_t  h;
+
+    h = ((key + ru->generation) * NGX_HTTP_CLICKTRACK_ROLLUP_K1)
+        ^ ngx_http_clicktrack_rollup_hash(name->data, name->len);
+    h *= NGX_HTTP_CLICKTRACK_ROLLUP_K2;
+    h ^= h >> 32;
+
+    *fp = (h & ~(uint64_t) 3) | 4;
+
+    return &ru->sent[(h >> 40) & (NGX_HTTP_CLICKTRACK_ROLLUP_SENT - 1)];
+}
+
+
+/* a window may not have arrived whole: what was sent is sent again */
+
+static void
+ngx_http_clicktrack_rollup_forget_sent(ngx_http_clicktrack_rollup_t *ru)
+{
+    ru->generation++;
+}
+
+
 /* the oldest pending window goes */
 
 static void
@@ -1498,6 +1557,7 @@ ngx_http_clicktrack_rollup_send(ngx_http_clicktrack_rollup_t *ru)
         } else {
             /* what could not be written of it is counted */
             ngx_http_clicktrack_rollup_drop(ru, ru->pending->entries);
+            ngx_http_clicktrack_rollup_forget_sent(ru);
         }
 
         ngx_http_clicktrack_rollup_forget(ru);
@@ -1741,8 +1801,9 @@ ngx_http_clicktrack_rollup_sessions(ngx_http_clicktrack_rollup_t *ru,
 {
     u_char                              *p;
     time_t                               ttl;
+    uint64_t                             k, fp, *slot;
     ngx_str_t                            sessions, counts;
-    ngx_uint_t                           i;
+    ngx_uint_t                           i, sent;
     ngx_http_clicktrack_rollup_entry_t  *e;
 
     if (ngx_http_clicktrack_rollup_key(ru, b, 10, "sessions", &sessions)
@@ -1754,6 +1815,49 @@ ngx_http_clicktrack_rollup_sessions(ngx_http_clicktrack_rollup_t *ru,
            != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    /*
+     * A session this worker has sent two pageviews of today is past the
+     * script's two thresholds (seen, not a bounce): it is not sent again.
+     */
+
+    k = ngx_http_clicktrack_rollup_hash(sessions.data, sessions.len);
+    i = 6;
+
+    for (e = b->tables[NGX_HTTP_CLICKTRACK_T_SESSIONS]; e; e = e->next) {
+        slot = ngx_http_clicktrack_rollup_sent(ru, k, &e->name, &fp);
+
+        sent = ((*slot & ~(uint64_t) 3) == fp) ? (*slot & 3) : 0;
+
+        if (sent >= 2) {
+            continue;
+        }
+
+        *slot = fp | ngx_min(sent + e->count, 2);
+
+        ru->argv[i] = (const char *) e->name.data;
+        ru->argvlen[i++] = e->name.len;
+
+        /* most sessions view a page or two in a window: no copy for them */
+
+        if (e->count < 10) {
+            ru->argv[i] = &"123456789"[e->count - 1];
+            ru->argvlen[i++] = 1;
+            continue;
+        }
+
+        p = ngx_pnalloc(ru->scratch, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ru->argv[i] = (const char *) p;
+        ru->argvlen[i++] = ngx_sprintf(p, "%ui", e->count) - p;
+    }
+
+    if (i == 6) {
+        return NGX_OK;
     }
 
     /* loaded first on a connection: Redis runs its commands in order */
@@ -1795,29 +1899,6 @@ ngx_http_clicktrack_rollup_sessions(ngx_http_clicktrack_rollup_t *ru,
     ru->argvlen[4] = counts.len;
     ru->argv[5] = (const char *) p;
     ru->argvlen[5] = ngx_sprintf(p, "%T", ttl) - p;
-
-    i = 6;
-
-    for (e = b->tables[NGX_HTTP_CLICKTRACK_T_SESSIONS]; e; e = e->next) {
-        ru->argv[i] = (const char *) e->name.data;
-        ru->argvlen[i++] = e->name.len;
-
-        /* most sessions view a page or two in a window: no copy for them */
-
-        if (e->count < 10) {
-            ru->argv[i] = &"123456789"[e->count - 1];
-            ru->argvlen[i++] = 1;
-            continue;
-        }
-
-        p = ngx_pnalloc(ru->scratch, NGX_INT_T_LEN);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ru->argv[i] = (const char *) p;
-        ru->argvlen[i++] = ngx_sprintf(p, "%ui", e->count) - p;
-    }
 
     return ngx_http_clicktrack_rollup_command(ru, i);
 }
@@ -1922,6 +2003,7 @@ ngx_http_clicktrack_rollup_pfadd(ngx_http_clicktrack_rollup_t *ru,
     ngx_str_t *key, ngx_http_clicktrack_rollup_entry_t *e, ngx_uint_t n,
     time_t ttl)
 {
+    uint64_t    k, fp, *slot;
     ngx_uint_t  i;
 
     if (ngx_http_clicktrack_rollup_args(ru, n + 2) != NGX_OK) {
@@ -1933,9 +2015,25 @@ ngx_http_clicktrack_rollup_pfadd(ngx_http_clicktrack_rollup_t *ru,
     ru->argv[1] = (const char *) key->data;
     ru->argvlen[1] = key->len;
 
-    for (i = 2; e; e = e->next, i++) {
+    /* an id this worker has added to this key already is not sent again */
+
+    k = ngx_http_clicktrack_rollup_hash(key->data, key->len);
+
+    for (i = 2; e; e = e->next) {
+        slot = ngx_http_clicktrack_rollup_sent(ru, k, &e->name, &fp);
+
+        if ((*slot & ~(uint64_t) 3) == fp) {
+            continue;
+        }
+
+        *slot = fp | 1;
+
         ru->argv[i] = (const char *) e->name.data;
-        ru->argvlen[i] = e->name.len;
+        ru->argvlen[i++] = e->name.len;
+    }
+
+    if (i == 2) {
+        return NGX_OK;
     }
 
     if (ngx_http_clicktrack_rollup_command(ru, i) != NGX_OK) {
@@ -2091,9 +2189,17 @@ ngx_http_clicktrack_rollup_reply(redisAsyncContext *ac, void *reply,
 
     ru->replies--;
 
-    if (r == NULL || r->type != REDIS_REPLY_ERROR) {
+    if (r == NULL) {
+        /* the connection went with the command: it may not have arrived */
+        ngx_http_clicktrack_rollup_forget_sent(ru);
         return;
     }
+
+    if (r->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    ngx_http_clicktrack_rollup_forget_sent(ru);
 
     if (r->len >= 8 && ngx_strncmp(r->str, "NOSCRIPT", 8) == 0) {
         /* flushed (SCRIPT FLUSH): loaded again for the next window */
@@ -2140,6 +2246,9 @@ ngx_http_clicktrack_rollup_lost(ngx_http_clicktrack_redis_t *rc)
 
     /* the next Redis may not have the script: it is loaded again */
     ru->loaded = 0;
+
+    /* nor what was sent to this one */
+    ngx_http_clicktrack_rollup_forget_sent(ru);
 
     ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
                    "clicktrack rollup: redis lost");

@@ -246,3 +246,55 @@ ZSCORE clicktrack:stats:{localhost}:<day>:labels after => 1
 HGET clicktrack:stats:{localhost}:<day>:counts events => 10001
 --- no_error_log
 [crit]
+
+
+
+=== TEST 9: what a worker has sent is not sent again; a lost connection forgets it
+A visitor already added to the day's unique count, and a session whose
+two pageviews were sent, are not sent again that day: with the day's
+visitors and sessions keys deleted behind the worker's back, a third
+pageview of theirs leaves them absent (the counts, the hour's visitors
+and the pages still arrive).  When Redis goes (restarted here, empty),
+the worker forgets what it sent, and the next pageview sends it all.
+--- http_config
+    clicktrack_redis 127.0.0.1:$TEST_NGINX_REDIS2_PORT;
+    clicktrack_rollup clicktrack:stats window=100ms;
+    clicktrack_cookie off;
+    clicktrack_recent off;
+--- redis2
+--- redis_setup
+cmd FLUSHDB
+--- request
+GET /ct?v=visitor-1&s=session-1&u=/a
+--- redis_after eval
+use POSIX qw(strftime);
+my $base = "clicktrack:stats:{localhost}:" . strftime("%Y-%m-%d", gmtime);
+"expect first; get /ct?v=visitor-1&s=session-1&u=/b; expect second; "
+. "cmd DEL $base:visitors $base:sessions; "
+. "get /ct?v=visitor-1&s=session-1&u=/c; expect third; "
+. "restart; sleep 0.5; get /ct?v=visitor-1&s=session-1&u=/d; expect fourth"
+--- first
+ZSCORE clicktrack:stats:sites:<day> localhost => 1
+PFCOUNT clicktrack:stats:{localhost}:<day>:visitors => 1
+HGET clicktrack:stats:{localhost}:<day>:sessions session-1 => 1
+--- second
+ZSCORE clicktrack:stats:sites:<day> localhost => 2
+HGET clicktrack:stats:{localhost}:<day>:sessions session-1 => 2
+HGET clicktrack:stats:{localhost}:<day>:counts visits_multi => 1
+--- third
+ZSCORE clicktrack:stats:sites:<day> localhost => 3
+EXISTS clicktrack:stats:{localhost}:<day>:visitors => 0
+EXISTS clicktrack:stats:{localhost}:<day>:sessions => 0
+PFCOUNT clicktrack:stats:{localhost}:<day>T<hour>:visitors => 1
+ZSCORE clicktrack:stats:{localhost}:<day>:pages /c => 1
+HGET clicktrack:stats:{localhost}:<day>:counts visits_viewed => 1
+HGET clicktrack:stats:{localhost}:<day>:counts visits_multi => 1
+--- fourth
+ZSCORE clicktrack:stats:sites:<day> localhost => 1
+PFCOUNT clicktrack:stats:{localhost}:<day>:visitors => 1
+PFCOUNT clicktrack:stats:{localhost}:<day>:visits => 1
+PFCOUNT clicktrack:stats:{localhost}:<day>T<hour>:visitors => 1
+HGET clicktrack:stats:{localhost}:<day>:sessions session-1 => 1
+HGET clicktrack:stats:{localhost}:<day>:counts visits_viewed => 1
+--- no_error_log
+[crit]
