@@ -30,6 +30,7 @@ let dialogs = 0;
 const utc = (d) => d.toISOString().slice(0, 10);
 const today = utc(new Date());
 const yesterday = utc(new Date(Date.now() - 86400000));
+const daysAgo = (n) => utc(new Date(Date.now() - n * 86400000));
 
 function startRedis() {
     redis = spawn('redis-server', ['--port', String(redisPort),
@@ -71,9 +72,16 @@ async function until(query, check) {
 
 async function shown() {
     return page.evaluate(() => {
-        const out = { totals: {}, tables: {} };
+        const out = { totals: {}, tables: {}, changes: {} };
         document.querySelectorAll('#totals .stat').forEach((s) => {
             out.totals[s.dataset.total] = s.querySelector('.v').textContent;
+            // the change against the previous range, and its colour
+            const d = s.querySelector('.d');
+            if (d) {
+                out.changes[s.dataset.total] = [d.textContent,
+                    d.classList.contains('good') ? 'good'
+                    : d.classList.contains('bad') ? 'bad' : ''];
+            }
         });
         document.querySelectorAll('[data-table]').forEach((s) => {
             out.tables[s.dataset.table] = [...s.querySelectorAll('tbody tr')]
@@ -180,6 +188,22 @@ before(async () => {
     redisCli(redisPort, 'ZADD', `clicktrack:stats:sites:${yesterday}`, '6',
              'shop.example');
 
+    // and ten days ago, in the 7 days before the last 7: four visitors,
+    // five visits, twelve pageviews, two of the visits bounced, no
+    // engage time
+    const k10 = `clicktrack:stats:{shop.example}:${daysAgo(10)}`;
+    redisCli(redisPort, 'HSET', `${k10}:counts`, 'events', '12',
+             'pageviews', '12', 'pageviews:12', '12', 'events:12', '12',
+             'visits_viewed', '5', 'visits_multi', '3');
+    redisCli(redisPort, 'PFADD', `${k10}:visitors`, 'visitor-p1',
+             'visitor-p2', 'visitor-p3', 'visitor-p4');
+    redisCli(redisPort, 'PFADD', `${k10}:visits`, 'session-p1',
+             'session-p2', 'session-p3', 'session-p4', 'session-p5');
+    redisCli(redisPort, 'ZADD', `${k10}:pages`, '12', '/then');
+    redisCli(redisPort, 'ZADD', `${k10}:events`, '12', 'pageview');
+    redisCli(redisPort, 'ZADD', `clicktrack:stats:sites:${daysAgo(10)}`,
+             '12', 'shop.example');
+
     browser = await chromium.launch({ executablePath: chromiumPath,
                                       args: ['--no-sandbox'] });
     const context = await browser.newContext({
@@ -232,6 +256,20 @@ test('it opens on today\'s overview of the busiest site', async () => {
         visit_duration: '1m 2s',        // (120 + 66) s / 3 visits
         now: '3',
     });
+    // against yesterday: 2 visitors, 2 visits, 5 pageviews, 50%, 25 s
+    assert.deepEqual(s.changes, {
+        visitors: ['+50% vs previous day', 'good'],
+        visits: ['+50% vs previous day', 'good'],
+        pageviews: ['\u221220% vs previous day', 'bad'],
+        per_visit: ['\u221247% vs previous day', 'bad'],   // 1.33 / 2.5
+        bounce_rate: ['+17 pp vs previous day', 'bad'],    // 67% - 50%
+        visit_duration: ['+148% vs previous day', 'good'], // 62 s / 25 s
+    });
+    assert.equal(await page.locator('[data-total="visitors"] .d')
+                     .getAttribute('title'), `${yesterday}: 2`);
+    // yesterday's hours have no visitors: no line of the previous day
+    assert.equal(await page.locator('#chart polyline.prev').count(), 0);
+    assert.equal(await page.locator('#legend-prev').isVisible(), false);
     assert.deepEqual(consoleErrors, []);
 });
 
@@ -358,6 +396,12 @@ test('a range change: yesterday, then the last 7 days', async () => {
     });
     assert.deepEqual(s.tables.pages, [['/old', '4'], ['/', '1']]);
     assert.deepEqual(s.tables.utm_source, [['No data']]);
+    // the day before had nothing
+    assert.deepEqual(s.changes, {
+        visitors: ['new', ''], visits: ['new', ''], pageviews: ['new', ''],
+        per_visit: ['new', ''], bounce_rate: ['new', ''],
+        visit_duration: ['new', ''],
+    });
 
     await page.selectOption('#period', '7d');
     await drawn(`${utc(new Date(Date.now() - 6 * 86400000))} \u2013 ${today}`);
@@ -371,6 +415,32 @@ test('a range change: yesterday, then the last 7 days', async () => {
     assert.deepEqual(s.tables.pages[0], ['/old', '4']);
     assert.deepEqual(s.tables.pages[1], ['/pricing', '2']);
     assert.deepEqual(s.tables.pages.find((r) => r[0] === '/'), ['/', '2']);
+    // against the 7 days before: 4 visitors, 5 visits, 12 pageviews,
+    // 40% bounced, no visit duration
+    assert.deepEqual(s.changes, {
+        visitors: ['+25% vs previous 7 days', 'good'],
+        visits: ['0% vs previous 7 days', ''],
+        pageviews: ['\u221225% vs previous 7 days', 'bad'],
+        per_visit: ['\u221225% vs previous 7 days', 'bad'],   // 1.8 / 2.4
+        bounce_rate: ['+20 pp vs previous 7 days', 'bad'],
+        visit_duration: ['new', ''],
+    });
+    assert.equal(await page.locator('[data-total="pageviews"] .d')
+                     .getAttribute('title'),
+                 `${daysAgo(13)} \u2013 ${daysAgo(7)}: 12`);
+    // the previous 7 days' visitors, faintly: 4 ten days ago, that is on
+    // the fourth point
+    const prev = await page.locator('#chart polyline.prev')
+        .getAttribute('points');
+    const vis = await page.locator('#chart polyline.vis')
+        .getAttribute('points');
+    assert.equal(prev.split(' ').length, 7);
+    const ys = prev.split(' ').map((xy) => Number(xy.split(',')[1]));
+    assert.ok(ys[3] < ys[0] && ys.filter((y) => y === ys[0]).length === 6,
+              prev);
+    assert.deepEqual(prev.split(' ').map((xy) => xy.split(',')[0]),
+                     vis.split(' ').map((xy) => xy.split(',')[0]));
+    assert.equal(await page.locator('#legend-prev').isVisible(), true);
 });
 
 test('the view is in the URL: a reload and the back button keep it',
@@ -429,6 +499,12 @@ test('a custom range with no data: "no data", not a broken chart',
     const s = await shown();
     assert.equal(s.totals.visitors, '0');
     assert.equal(s.totals.bounce_rate, '\u2014');
+    // nothing now, nothing before: no change
+    assert.deepEqual(s.changes, {
+        visitors: ['\u2014', ''], visits: ['\u2014', ''],
+        pageviews: ['\u2014', ''], per_visit: ['\u2014', ''],
+        bounce_rate: ['\u2014', ''], visit_duration: ['\u2014', ''],
+    });
     for (const rows of Object.values(s.tables)) {
         assert.deepEqual(rows, [['No data']]);
     }
@@ -438,6 +514,25 @@ test('a custom range with no data: "no data", not a broken chart',
     await page.click('#apply');
     assert.match(await page.locator('#msg').textContent(),
                  /first not after the second/);
+});
+
+test('a day with nothing after a day with traffic: down to nothing',
+     async () => {
+    const day = daysAgo(9);
+    await page.goto(`${base}/clicktrack/dashboard?site=shop.example`
+                    + `&from=${day}&to=${day}`);
+    await drawn(day);
+    const s = await shown();
+    assert.equal(s.totals.visitors, '0');
+    assert.deepEqual(s.changes, {
+        visitors: ['\u2212100% vs previous day', 'bad'],
+        visits: ['\u2212100% vs previous day', 'bad'],
+        pageviews: ['\u2212100% vs previous day', 'bad'],
+        // no visit now: no figure to compare
+        per_visit: ['\u2014', ''], bounce_rate: ['\u2014', ''],
+        visit_duration: ['\u2014', ''],
+    });
+    assert.equal(await page.locator('#overview img').count(), 0);
 });
 
 test('Redis down: a clear message, then the overview again', async () => {
