@@ -121,6 +121,7 @@ PFCOUNT clicktrack:stats:{localhost}:<day>T<hour>:visitors => ~3001
 --- redis_after eval
 ["", "", "", "", "", "expect rollup; cmd FLUSHDB"]
 --- rollup
+HGET clicktrack:stats:{localhost}:<day>:counts events => 6
 ZCARD clicktrack:stats:{localhost}:<day>:pages => 2
 ZRANGE clicktrack:stats:{localhost}:<day>:pages 0 -1 WITHSCORES => /b 2 /a 3
 
