@@ -279,8 +279,8 @@ static void ngx_http_clicktrack_rollup_sum_now(
     ngx_http_clicktrack_event_t *ev, ngx_http_clicktrack_common_t *common,
     ngx_str_t *country, ngx_uint_t pageview, ngx_uint_t engaged);
 static ngx_inline uint64_t *ngx_http_clicktrack_rollup_sent(
-    ngx_http_clicktrack_rollup_t *ru, uint64_t key, ngx_str_t *name,
-    uint64_t *fp);
+    ngx_http_clicktrack_rollup_t *ru, uint64_t key,
+    ngx_http_clicktrack_rollup_entry_t *e, uint64_t *fp);
 static void ngx_http_clicktrack_rollup_forget_sent(
     ngx_http_clicktrack_rollup_t *ru);
 static void ngx_http_clicktrack_rollup_sum_raw(ngx_event_t *ev);
@@ -291,6 +291,8 @@ static void ngx_http_clicktrack_rollup_sum(ngx_http_clicktrack_rollup_t *ru,
 static ngx_inline void ngx_http_clicktrack_rollup_table(
     ngx_http_clicktrack_rollup_t *ru, ngx_http_clicktrack_rollup_bucket_t *b,
     ngx_uint_t table, u_char *data, size_t len);
+static ngx_inline uint64_t ngx_http_clicktrack_rollup_where(
+    ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table);
 static ngx_inline ngx_http_clicktrack_rollup_entry_t *
     ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
     ngx_http_clicktrack_rollup_bucket_t *b, ngx_uint_t table, u_char *data,
@@ -974,6 +976,16 @@ ngx_http_clicktrack_rollup_table(ngx_http_clicktrack_rollup_t *ru,
 }
 
 
+/* what a name's hash is mixed with in one bucket's table */
+
+static ngx_inline uint64_t
+ngx_http_clicktrack_rollup_where(ngx_http_clicktrack_rollup_bucket_t *b,
+    ngx_uint_t table)
+{
+    return ((uintptr_t) b >> 4) ^ (table * NGX_HTTP_CLICKTRACK_ROLLUP_K1);
+}
+
+
 /*
  * One more of NAME, whose ngx_http_clicktrack_rollup_hash() is KEY, in a
  * bucket's table: its entry, a new name copied; NULL when it could not be
@@ -988,7 +1000,7 @@ ngx_http_clicktrack_rollup_entry(ngx_http_clicktrack_rollup_t *ru,
     uint64_t                             hash;
     ngx_http_clicktrack_rollup_entry_t  *e, **slot;
 
-    hash = key ^ ((uintptr_t) b >> 4) ^ (table * NGX_HTTP_CLICKTRACK_ROLLUP_K1);
+    hash = key ^ ngx_http_clicktrack_rollup_where(b, table);
     slot = &ru->hash[hash & (NGX_HTTP_CLICKTRACK_ROLLUP_HASH - 1)];
 
     for (e = *slot; e; e = e->hnext) {
@@ -1464,19 +1476,20 @@ ngx_http_clicktrack_rollup_flush(ngx_event_t *ev)
 
 
 /*
- * The slot of NAME sent to the key whose hash is KEY, and NAME's
- * fingerprint there: its low two bits clear for a count, and never 0,
- * which an empty slot holds.
+ * The slot of entry E's name sent to the key whose hash is KEY, and the
+ * name's fingerprint there: its low two bits clear for a count, and never
+ * 0, which an empty slot holds.  The name's own hash is the entry's, less
+ * its bucket and table (ngx_http_clicktrack_rollup_entry()).
  */
 
 static ngx_inline uint64_t *
 ngx_http_clicktrack_rollup_sent(ngx_http_clicktrack_rollup_t *ru,
-    uint64_t key, ngx_str_t *name, uint64_t *fp)
+    uint64_t key, ngx_http_clicktrack_rollup_entry_t *e, uint64_t *fp)
 {
     uint64_t  h;
 
     h = ((key + ru->generation) * NGX_HTTP_CLICKTRACK_ROLLUP_K1)
-        ^ ngx_http_clicktrack_rollup_hash(name->data, name->len);
+        ^ e->hash ^ ngx_http_clicktrack_rollup_where(e->bucket, e->table);
     h *= NGX_HTTP_CLICKTRACK_ROLLUP_K2;
     h ^= h >> 32;
 
@@ -1826,7 +1839,7 @@ ngx_http_clicktrack_rollup_sessions(ngx_http_clicktrack_rollup_t *ru,
     i = 6;
 
     for (e = b->tables[NGX_HTTP_CLICKTRACK_T_SESSIONS]; e; e = e->next) {
-        slot = ngx_http_clicktrack_rollup_sent(ru, k, &e->name, &fp);
+        slot = ngx_http_clicktrack_rollup_sent(ru, k, e, &fp);
 
         sent = ((*slot & ~(uint64_t) 3) == fp) ? (*slot & 3) : 0;
 
@@ -2020,7 +2033,7 @@ ngx_http_clicktrack_rollup_pfadd(ngx_http_clicktrack_rollup_t *ru,
     k = ngx_http_clicktrack_rollup_hash(key->data, key->len);
 
     for (i = 2; e; e = e->next) {
-        slot = ngx_http_clicktrack_rollup_sent(ru, k, &e->name, &fp);
+        slot = ngx_http_clicktrack_rollup_sent(ru, k, e, &fp);
 
         if ((*slot & ~(uint64_t) 3) == fp) {
             continue;
